@@ -1,0 +1,7 @@
+/**
+ * @file The table of subcommands. Each lives in bin/commands/<name>.ts.
+ */
+import type { Command } from './cli.js';
+import { startCommand } from './commands/start.js';
+
+export const COMMANDS: readonly Command[] = [startCommand];
