@@ -8,7 +8,7 @@ import { formatNpy, parseNpy } from '../engine/formats/npy.js';
 import { readNpy } from '../engine/formats/files.js';
 import { UserError } from '../engine/errors.js';
 
-export const SHARED = path.resolve(process.cwd(), '..', 'shared');
+import { SHARED } from './fixtures.js';
 
 /** y = a·b elementwise, recorded by hand so these tests do not depend on ops/. */
 function mul(a: Tensor, b: Tensor): Tensor {
