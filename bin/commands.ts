@@ -3,5 +3,7 @@
  */
 import type { Command } from './cli.js';
 import { startCommand } from './commands/start.js';
+import { datasetCommand } from './commands/dataset.js';
+import { cocoevalCommand } from './commands/cocoeval.js';
 
-export const COMMANDS: readonly Command[] = [startCommand];
+export const COMMANDS: readonly Command[] = [startCommand, cocoevalCommand, datasetCommand];

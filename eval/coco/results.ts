@@ -54,7 +54,7 @@ export function parseResults(json: unknown, source = 'results'): CocoDetection[]
     throw new UserError(`${source}: results must be a JSON list of detections, got ${describe(json)}`);
   }
   return json.map((v, i) => {
-    const r = RecordReader.of(`${source}: [${i}]`, v);
+    const r = RecordReader.of(`${source}: results[${i}]`, v);
     return {
       image_id: r.integer('image_id'),
       category_id: r.integer('category_id'),
