@@ -5,9 +5,24 @@
  *   op(A) is M×K: A[m·lda + k] when !transA, A[k·lda + m] when transA
  *   op(B) is K×N: B[k·ldb + n] when !transB, B[n·ldb + k] when transB
  *   C is M×N:     C[m·ldc + n]
- * Each C element is one float64 sum over k in increasing order, rounded once to float32, so the
- * result is independent of how the work is split (by rows or columns of C, never by k).
+ *
+ * Two paths, each deterministic on its own:
+ * - fast (`gemm`, when WebAssembly SIMD128 and shared memory are available and M·N·K ≥ 4096):
+ *   packed panels and a 6×8 f32x4 register tile in wasm (engine/wasm/), split over the thread
+ *   pool (engine/threads/) by blocks of C. Each C element is accumulated in FLOAT32 in a fixed
+ *   order: acc = (accumulate ? C : 0), then acc = f32(acc + f32(a_k·b_k)) for k = 0, 1, …, K−1
+ *   (separate multiply and add, no FMA). So 1 and N threads give bit-identical results.
+ * - reference (`gemmReference`, and `gemm` for tiny problems or without wasm SIMD): one float64
+ *   sum over k in increasing order, rounded once to float32.
+ * The two differ by float32 rounding of the running sum: |fast − reference| ≤ K·2⁻²⁴·Σ_k|a_k·b_k|
+ * per element (the classic bound for recursive summation, γ_K ≈ K·u); spec/gemm.spec.ts checks it.
+ * Call `gemmReference` directly where float64 accumulation matters (e.g. exact sums of
+ * power-of-two-scaled integers), or the exact integer GEMM in engine/gemm_int8.ts.
  */
+import { ensureShared, sharedCopy } from './memory.js';
+import { getThreads, runTask } from './threads/pool.js';
+import { wasmAvailable } from './wasm/runtime.js';
+import { planJobs } from './wasm/sgemm.js';
 
 export interface GemmArgs {
   M: number;
@@ -45,7 +60,41 @@ export function gemmReference(g: GemmArgs): void {
   }
 }
 
-/** The GEMM every op calls. The fast-kernel work replaces its body, keeping this signature. */
+/** Problems below this many multiply-adds use the reference loop (set-up costs dominate). */
+const TINY_MACS = 4096;
+/** Problems from this many multiply-adds are split over the thread pool. */
+const PARALLEL_MACS = 1 << 20;
+
+let fastEnabled = true;
+
+/** Turn the fast path off (false) or back on; for debugging and benchmarks. */
+export function setFastGemm(enabled: boolean): void {
+  fastEnabled = enabled;
+}
+
+/** True when `gemm` uses the wasm SIMD path for problems that are not tiny. */
+export function fastGemmAvailable(): boolean {
+  return fastEnabled && wasmAvailable();
+}
+
+/** The GEMM every op calls: the fast path, or the reference for tiny problems / no wasm SIMD. */
 export function gemm(g: GemmArgs): void {
-  gemmReference(g);
+  const { M, N, K } = g;
+  if (M === 0 || N === 0) return;
+  const macs = M * N * K;
+  if (macs < TINY_MACS || !fastGemmAvailable()) {
+    gemmReference(g);
+    return;
+  }
+  const threads = getThreads();
+  const parallel = threads > 1 && macs >= PARALLEL_MACS;
+  const plan = planJobs(M, N, parallel ? threads : 1);
+  if (!parallel) {
+    runTask({ kind: 'sgemm', g, plan }, false);
+    return;
+  }
+  // Workers reach the arrays only through shared memory: copy any that are not shared.
+  const c = g.c.buffer instanceof SharedArrayBuffer ? g.c : sharedCopy(g.c);
+  runTask({ kind: 'sgemm', g: { ...g, a: ensureShared(g.a), b: ensureShared(g.b), c }, plan });
+  if (c !== g.c) g.c.set(c);
 }

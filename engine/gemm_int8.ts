@@ -1,0 +1,82 @@
+/**
+ * @file Integer GEMM for the quantized path: C[M×N] (+)= op(A)·op(B) with int8 A and B and int32
+ * C, exact (every product and sum is an integer; sums wrap modulo 2^32 exactly like int32
+ * arithmetic, which cannot happen for K ≤ 131071 from a zero start since |a·b| ≤ 2^14).
+ *
+ * Index rules are those of engine/gemm.ts: op(A)[m][k] = A[m·lda + k] (or A[k·lda + m] when
+ * transA), op(B)[k][n] = B[k·ldb + n] (or B[n·ldb + k] when transB), C[m·ldc + n], with offsets.
+ * The fast path is the wasm SIMD kernel (i32x4.dot_i16x8_s) over the thread pool; the plain loop
+ * `gemmInt8Reference` is its oracle and fallback. Both give identical results.
+ */
+import { getThreads, runTask } from './threads/pool.js';
+import { wasmAvailable } from './wasm/runtime.js';
+import { planJobs } from './wasm/sgemm.js';
+import { IGEMM_SHAPE } from './wasm/kernels.js';
+
+export interface GemmInt8Args {
+  M: number;
+  N: number;
+  K: number;
+  a: Int8Array;
+  aOffset?: number;
+  lda: number;
+  transA?: boolean;
+  b: Int8Array;
+  bOffset?: number;
+  ldb: number;
+  transB?: boolean;
+  c: Int32Array;
+  cOffset?: number;
+  ldc: number;
+  /** Add to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/** The naive triple loop (oracle and fallback). */
+export function gemmInt8Reference(g: GemmInt8Args): void {
+  const { M, N, K, a, b, c, lda, ldb, ldc } = g;
+  const ao = g.aOffset ?? 0, bo = g.bOffset ?? 0, co = g.cOffset ?? 0;
+  const aM = g.transA ? 1 : lda, aK = g.transA ? lda : 1;
+  const bK = g.transB ? 1 : ldb, bN = g.transB ? ldb : 1;
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc = g.accumulate ? c[co + m * ldc + n] : 0;
+      let ai = ao + m * aM, bi = bo + n * bN;
+      for (let k = 0; k < K; k++, ai += aK, bi += bK) acc += a[ai] * b[bi];
+      c[co + m * ldc + n] = acc; // |acc| < 2^53: exact, then wrapped to int32 by the store
+    }
+  }
+}
+
+/** Problems below this many multiply-adds use the plain loop. */
+const TINY_MACS = 4096;
+/** Problems from this many multiply-adds are split over the thread pool. */
+const PARALLEL_MACS = 1 << 20;
+
+function shared<T extends Int8Array | Int32Array>(x: T): T {
+  if (x.buffer instanceof SharedArrayBuffer) return x;
+  const copy = new (x.constructor as new (b: SharedArrayBuffer) => T)(
+    new SharedArrayBuffer(x.byteLength));
+  copy.set(x as never);
+  return copy;
+}
+
+/** The int8 GEMM every quantized op calls. */
+export function gemmInt8(g: GemmInt8Args): void {
+  const { M, N, K } = g;
+  if (M === 0 || N === 0) return;
+  const macs = M * N * K;
+  if (macs < TINY_MACS || !wasmAvailable()) {
+    gemmInt8Reference(g);
+    return;
+  }
+  const parallel = getThreads() > 1 && macs >= PARALLEL_MACS;
+  const plan = planJobs(M, N, parallel ? getThreads() : 1, IGEMM_SHAPE.mr, IGEMM_SHAPE.nr);
+  if (!parallel) {
+    runTask({ kind: 'igemm', g, plan }, false);
+    return;
+  }
+  const c = shared(g.c);
+  runTask({ kind: 'igemm', g: { ...g, a: shared(g.a), b: shared(g.b), c }, plan });
+  if (c !== g.c) g.c.set(c);
+}

@@ -1,0 +1,27 @@
+/**
+ * @file The work the thread pool knows how to run. A task is plain data (typed arrays on shared
+ * memory plus numbers), so it can be posted to a worker; it is cut into numbered jobs, and any
+ * thread may run any job: a job writes its own block of C and nothing else.
+ */
+import type { GemmArgs } from '../gemm.js';
+import type { GemmInt8Args } from '../gemm_int8.js';
+import type { Kernels } from '../wasm/runtime.js';
+import { igemmJob } from '../wasm/igemm.js';
+import { sgemmJob, type JobPlan } from '../wasm/sgemm.js';
+
+export type Task =
+  | { kind: 'sgemm'; g: GemmArgs; plan: JobPlan }
+  | { kind: 'igemm'; g: GemmInt8Args; plan: JobPlan };
+
+/** Number of jobs in a task. */
+export function jobCount(task: Task): number {
+  return task.plan.mJobs * task.plan.nJobs;
+}
+
+/** Run job `job` of `task` on thread `t` (which owns scratch region t of the wasm memory). */
+export function runJob(task: Task, job: number, kern: Kernels, t: number): void {
+  switch (task.kind) {
+    case 'sgemm': return sgemmJob(task.g, task.plan, job, kern, t);
+    case 'igemm': return igemmJob(task.g, task.plan, job, kern, t);
+  }
+}

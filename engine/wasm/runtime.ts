@@ -1,0 +1,99 @@
+/**
+ * @file The wasm side of the fast kernels: one shared WebAssembly.Memory, the compiled kernel
+ * module, and a per-thread scratch region inside that memory.
+ *
+ * Memory map (bytes): thread t owns [t·REGION_BYTES, (t+1)·REGION_BYTES), split into
+ *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES)
+ * Thread 0 is the main thread, threads 1…T−1 are the pool's workers. The memory is created on the
+ * main thread, grown when the pool grows, and posted to the workers with the compiled module.
+ */
+import { buildGemmModule, MEMORY_MAX_PAGES } from './kernels.js';
+
+/** Block sizes of the drivers (elements). MC is a multiple of both kernels' MR (6). */
+export const MC = 96;
+export const KC = 384;
+export const NC = 512;
+/** Largest C block one job may hold: MJ rows × NC columns. */
+export const MJ = 240;
+
+const PAGE = 65536;
+const align = (n: number): number => Math.ceil(n / 64) * 64;
+export const A_BYTES = align(MC * KC * 4);
+export const B_BYTES = align(KC * NC * 4);
+export const C_BYTES = align(MJ * NC * 4);
+export const REGION_BYTES = Math.ceil((A_BYTES + B_BYTES + C_BYTES) / PAGE) * PAGE;
+
+/** Byte offsets of thread t's scratch areas. */
+export function region(t: number): { a: number; b: number; c: number } {
+  const base = t * REGION_BYTES;
+  return { a: base, b: base + A_BYTES, c: base + A_BYTES + B_BYTES };
+}
+
+export type BlockKernel = (pa: number, pb: number, pc: number, mp: number, np: number,
+  kc: number, ldcBytes: number) => void;
+
+/** One thread's handle on the kernels. */
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  sgemmBlock: BlockKernel;
+  igemmBlock: BlockKernel;
+}
+
+let simd: boolean | null = null;
+let compiled: WebAssembly.Module | null = null;
+let mainMemory: WebAssembly.Memory | null = null;
+let mainKernels: Kernels | null = null;
+
+/** The emitted module's bytes (a fresh encoding each call; cheap, ~2 KB). */
+export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
+  return buildGemmModule(REGION_BYTES / PAGE);
+}
+
+/**
+ * True when this runtime can validate and instantiate the kernel module: SIMD128 and shared
+ * memory (threads proposal) are both needed. Checked once.
+ */
+export function wasmAvailable(): boolean {
+  if (simd === null) {
+    try {
+      const bytes = gemmModuleBytes();
+      simd = typeof WebAssembly === 'object' && WebAssembly.validate(bytes);
+      if (simd) compiled = new WebAssembly.Module(bytes);
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
+}
+
+/** The compiled kernel module (throws if unavailable; call `wasmAvailable()` first). */
+export function kernelModule(): WebAssembly.Module {
+  if (!wasmAvailable() || compiled === null) throw new Error('wasm SIMD kernels unavailable');
+  return compiled;
+}
+
+/** Instantiate the kernels over a given shared memory (used by the workers). */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+  const inst = new WebAssembly.Instance(module, { env: { memory } });
+  const ex = inst.exports as unknown as { sgemm_block: BlockKernel; igemm_block: BlockKernel };
+  return { memory, sgemmBlock: ex.sgemm_block, igemmBlock: ex.igemm_block };
+}
+
+/** The main thread's shared memory, grown so that `threads` regions fit. */
+export function sharedMemory(threads = 1): WebAssembly.Memory {
+  const pages = (threads * REGION_BYTES) / PAGE;
+  if (pages > MEMORY_MAX_PAGES) throw new RangeError(`too many threads for wasm memory: ${threads}`);
+  if (mainMemory === null) {
+    mainMemory = new WebAssembly.Memory({ initial: pages, maximum: MEMORY_MAX_PAGES, shared: true });
+  } else {
+    const have = mainMemory.buffer.byteLength / PAGE;
+    if (have < pages) mainMemory.grow(pages - have);
+  }
+  return mainMemory;
+}
+
+/** The main thread's kernels (thread index 0). */
+export function mainThreadKernels(): Kernels {
+  if (mainKernels === null) mainKernels = instantiateKernels(kernelModule(), sharedMemory());
+  return mainKernels;
+}
