@@ -1,0 +1,102 @@
+/**
+ * @file Elementwise activations and transcendental functions, forward and backward side by side.
+ *
+ * Shape legend: x, y, gy, gx are flat arrays of the same length (any tensor shape).
+ *   sigmoid      σ(x) = 1 / (1 + e^−x)              dσ/dx = σ·(1 − σ)
+ *   silu         x·σ(x)                             d/dx  = σ·(1 + x·(1 − σ))
+ *   hardsigmoid  clamp(x + 3, 0, 6) / 6             d/dx  = 1/6 on (−3, 3), 0 elsewhere
+ *                (PyTorch's rule: the open interval, so 0 at exactly ±3)
+ *   relu         max(x, 0)                          d/dx  = 1 for x > 0, else 0
+ *   exp          eˣ                                 d/dx  = eˣ
+ *   log          ln x                               d/dx  = 1/x
+ * Backward kernels recompute what they need from x in float64 and accumulate into gx.
+ */
+import { record } from '../engine/autograd.js';
+import { Tensor } from '../engine/tensor.js';
+
+type F32 = Float32Array;
+
+/** σ(x) without overflow: for x < 0 use eˣ/(1 + eˣ). */
+export function sigmoidValue(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+export function sigmoidForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) y[i] = sigmoidValue(x[i]);
+}
+
+export function sigmoidBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) {
+    const s = sigmoidValue(x[i]);
+    gx[i] += gy[i] * s * (1 - s);
+  }
+}
+
+export function siluForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) y[i] = x[i] * sigmoidValue(x[i]);
+}
+
+export function siluBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) {
+    const s = sigmoidValue(x[i]);
+    gx[i] += gy[i] * s * (1 + x[i] * (1 - s));
+  }
+}
+
+export function hardsigmoidForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) {
+    const t = x[i] + 3;
+    y[i] = (t <= 0 ? 0 : t >= 6 ? 6 : t) / 6;
+  }
+}
+
+export function hardsigmoidBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) if (x[i] > -3 && x[i] < 3) gx[i] += gy[i] / 6;
+}
+
+export function reluForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+export function reluBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) if (x[i] > 0) gx[i] += gy[i];
+}
+
+export function expForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) y[i] = Math.exp(x[i]);
+}
+
+export function expBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) gx[i] += gy[i] * Math.exp(x[i]);
+}
+
+export function logForward(x: F32, y: F32): void {
+  for (let i = 0; i < x.length; i++) y[i] = Math.log(x[i]);
+}
+
+export function logBackward(x: F32, gy: F32, gx: F32): void {
+  for (let i = 0; i < x.length; i++) gx[i] += gy[i] / x[i];
+}
+
+/** Records a unary elementwise op from its two kernels. */
+function unary(
+  op: string, x: Tensor,
+  forward: (x: F32, y: F32) => void,
+  backwardKernel: (x: F32, gy: F32, gx: F32) => void,
+): Tensor {
+  const y = Tensor.zeros(x.shape);
+  forward(x.data, y.data);
+  return record(op, [x], y, (gy) => {
+    if (x.requiresGrad) backwardKernel(x.data, gy, x.gradBuffer());
+  });
+}
+
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, sigmoidForward, sigmoidBackward);
+export const silu = (x: Tensor): Tensor => unary('silu', x, siluForward, siluBackward);
+export const hardsigmoid = (x: Tensor): Tensor =>
+  unary('hardsigmoid', x, hardsigmoidForward, hardsigmoidBackward);
+export const relu = (x: Tensor): Tensor => unary('relu', x, reluForward, reluBackward);
+export const exp = (x: Tensor): Tensor => unary('exp', x, expForward, expBackward);
+export const log = (x: Tensor): Tensor => unary('log', x, logForward, logBackward);

@@ -1,0 +1,178 @@
+/**
+ * @file conv2d: 2-D convolution with stride, symmetric zero padding, groups and optional bias,
+ * lowered to GEMM (engine/gemm.ts) through im2col, one image and one group at a time.
+ *
+ * Shape legend:
+ *   x [N, C, H, W]    w [O, C/G, KH, KW]    b [O]    y [N, O, OH, OW]
+ *   G groups; per group Cg = C/G input and Og = O/G output channels; Kc = Cg·KH·KW; OHW = OH·OW.
+ *
+ * Per image n and group g (col = im2col of x[n, group g], [Kc, OHW]):
+ *   forward   y[n, g] (Og×OHW)  = b + W_g (Og×Kc) · col
+ *   backward  dcol (Kc×OHW)     = W_gᵀ · dY[n, g],  then dX[n, g] += col2im(dcol)
+ *             dW_g (Og×Kc)     += dY[n, g] · colᵀ
+ *             db[o]            += Σ_{n, oh, ow} dY[n, o, oh, ow]
+ * A 1×1, stride-1, unpadded conv uses x itself as col (and writes dX directly from the GEMM).
+ * Every reduction is one float64 sum per output element in a fixed order; dW and db sum the
+ * per-image partials in float64 in image order.
+ */
+import { record } from '../engine/autograd.js';
+import { ShapeError } from '../engine/errors.js';
+import { gemm } from '../engine/gemm.js';
+import { allocF32 } from '../engine/memory.js';
+import { Tensor } from '../engine/tensor.js';
+import { col2im, im2col, outSize, type ConvGeometry } from './im2col.js';
+
+type F32 = Float32Array;
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  groups?: number;
+}
+
+/** Every size a conv2d kernel needs. */
+export interface Conv2dDims {
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly O: number;
+  readonly KH: number;
+  readonly KW: number;
+  readonly S: number;
+  readonly P: number;
+  readonly G: number;
+  readonly OH: number;
+  readonly OW: number;
+}
+
+/** The per-group geometry im2col works with. */
+function groupGeometry(d: Conv2dDims): ConvGeometry {
+  return { C: d.C / d.G, H: d.H, W: d.W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW };
+}
+
+/** True when x can serve as its own column matrix (1×1 kernel, stride 1, no padding). */
+function isPointwise(d: Conv2dDims): boolean {
+  return d.KH === 1 && d.KW === 1 && d.S === 1 && d.P === 0;
+}
+
+/** y = conv(x, w) + b. Overwrites y. */
+export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDims): void {
+  const { N, C, H, W, O, G } = d;
+  const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
+  const geom = groupGeometry(d);
+  const direct = isPointwise(d);
+  const col = direct ? null : allocF32(Kc * OHW);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const xOff = (n * C + g * Cg) * H * W;
+      const yOff = (n * O + g * Og) * OHW;
+      // Start each output row at its bias so the GEMM's float64 sum includes it (one rounding).
+      if (b !== null) {
+        for (let o = 0; o < Og; o++) y.fill(b[g * Og + o], yOff + o * OHW, yOff + (o + 1) * OHW);
+      }
+      if (col !== null) im2col(x, xOff, geom, col);
+      gemm({
+        M: Og, N: OHW, K: Kc,
+        a: w, aOffset: g * Og * Kc, lda: Kc,
+        b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW,
+        c: y, cOffset: yOff, ldc: OHW,
+        accumulate: b !== null,
+      });
+    }
+  }
+}
+
+/** Accumulates dX, dW and db (each only when its buffer is given) from dY. */
+export function conv2dBackward(
+  x: F32, w: F32, gy: F32, gx: F32 | null, gw: F32 | null, gb: F32 | null, d: Conv2dDims,
+): void {
+  const { N, C, H, W, O, G } = d;
+  const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
+  const geom = groupGeometry(d);
+  const direct = isPointwise(d);
+  const col = direct || gw === null ? null : allocF32(Kc * OHW);
+  const dcol = direct || gx === null ? null : allocF32(Kc * OHW);
+  const gwPart = gw === null ? null : allocF32(Og * Kc);
+  const gwAcc = gw === null ? null : new Float64Array(gw.length);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const xOff = (n * C + g * Cg) * H * W;
+      const yOff = (n * O + g * Og) * OHW;
+      if (gw !== null && gwPart !== null && gwAcc !== null) {
+        if (col !== null) im2col(x, xOff, geom, col);
+        gemm({
+          M: Og, N: Kc, K: OHW,
+          a: gy, aOffset: yOff, lda: OHW,
+          b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW, transB: true,
+          c: gwPart, ldc: Kc,
+        });
+        const base = g * Og * Kc;
+        for (let i = 0; i < Og * Kc; i++) gwAcc[base + i] += gwPart[i];
+      }
+      if (gx !== null) {
+        gemm({
+          M: Kc, N: OHW, K: Og,
+          a: w, aOffset: g * Og * Kc, lda: Kc, transA: true,
+          b: gy, bOffset: yOff, ldb: OHW,
+          c: dcol ?? gx, cOffset: dcol ? 0 : xOff, ldc: OHW,
+          accumulate: dcol === null,
+        });
+        if (dcol !== null) col2im(dcol, geom, gx, xOff);
+      }
+    }
+  }
+  if (gw !== null && gwAcc !== null) for (let i = 0; i < gw.length; i++) gw[i] += gwAcc[i];
+  if (gb !== null) {
+    for (let o = 0; o < O; o++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) {
+        const off = (n * O + o) * OHW;
+        for (let i = 0; i < OHW; i++) acc += gy[off + i];
+      }
+      gb[o] += acc;
+    }
+  }
+}
+
+/** Checks shapes and derives the kernel sizes; throws ShapeError naming conv2d. */
+export function conv2dDims(
+  x: readonly number[], w: readonly number[], b: readonly number[] | null, opts: Conv2dOptions,
+): Conv2dDims {
+  const S = opts.stride ?? 1, P = opts.padding ?? 0, G = opts.groups ?? 1;
+  const shapes = b === null ? [x, w] : [x, w, b];
+  const fail = (detail: string): never => {
+    throw new ShapeError('conv2d', detail, shapes);
+  };
+  if (x.length !== 4) fail('x must be [N, C, H, W]');
+  if (w.length !== 4) fail('w must be [O, C/groups, KH, KW]');
+  if (!Number.isInteger(S) || S < 1) fail(`stride must be a positive integer, got ${S}`);
+  if (!Number.isInteger(P) || P < 0) fail(`padding must be a non-negative integer, got ${P}`);
+  if (!Number.isInteger(G) || G < 1) fail(`groups must be a positive integer, got ${G}`);
+  const [N, C, H, W] = x;
+  const [O, Cw, KH, KW] = w;
+  if (C % G !== 0) fail(`input channels ${C} not divisible by groups ${G}`);
+  if (O % G !== 0) fail(`output channels ${O} not divisible by groups ${G}`);
+  if (Cw !== C / G) fail(`weight has ${Cw} input channels, expected C/groups = ${C / G}`);
+  if (b !== null && (b.length !== 1 || b[0] !== O)) fail(`bias must be [${O}]`);
+  const OH = outSize(H, KH, S, P), OW = outSize(W, KW, S, P);
+  if (OH < 1 || OW < 1) fail(`kernel ${KH}×${KW} larger than padded input`);
+  return { N, C, H, W, O, KH, KW, S, P, G, OH, OW };
+}
+
+/** The recorded op. Attrs {stride, padding, groups}; inputs [x, w] or [x, w, b]. */
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const d = conv2dDims(x.shape, w.shape, b === null ? null : b.shape, opts);
+  const y = Tensor.zeros([d.N, d.O, d.OH, d.OW]);
+  conv2dForward(x.data, w.data, b === null ? null : b.data, y.data, d);
+  const inputs = b === null ? [x, w] : [x, w, b];
+  return record('conv2d', inputs, y, (gy) => {
+    conv2dBackward(
+      x.data, w.data, gy,
+      x.requiresGrad ? x.gradBuffer() : null,
+      w.requiresGrad ? w.gradBuffer() : null,
+      b !== null && b.requiresGrad ? b.gradBuffer() : null,
+      d,
+    );
+  }, { stride: d.S, padding: d.P, groups: d.G });
+}
