@@ -119,6 +119,26 @@ describe('eval/coco: pycocotools fixtures (exact, ===)', () => {
     });
   }
 
+  it('d_random_medium with imgIds/catIds subsets, both modes (recorded from pycocotools)', () => {
+    // Golden values from pycocotools at 8c9bcc3 with numpy 1.24.2 (np.float = float), built from
+    // source and run once by the author with params.imgIds / params.catIds (/ useCats = 0) set as
+    // below (unsorted, with a duplicate, as a caller might pass them).
+    const { gt, dt } = load('d_random_medium');
+    const ids = gt.images.map((im) => im.id).sort((x, y) => x - y);
+    const imgIds = [...ids.filter((_, i) => i % 3 === 0).reverse(), ids[0], ids[1]];
+    const catIds = [2, 4, 6, 8, 10];
+    expect(evaluateCoco(gt, dt, { imgIds, catIds }).stats).to.deep.equal([
+      0.3351093234323432, 0.6577970297029703, 0.21532590759075906, 0.311200495049505,
+      0.4292629262926293, 0.5878712871287128, 0.34059343434343436, 0.4162878787878787,
+      0.4162878787878787, 0.3333333333333333, 0.5, 0.625,
+    ]);
+    expect(evaluateCoco(gt, dt, { imgIds, catIds, useCats: false }).stats).to.deep.equal([
+      0.3444018813646071, 0.6875564026990936, 0.24630433631598453, 0.3250761614623001,
+      0.4052215935879302, 0.37475247524752475, 0.21724137931034485, 0.4275862068965518,
+      0.4275862068965518, 0.37058823529411766, 0.4999999999999999, 0.5333333333333333,
+    ]);
+  });
+
   it("numpy's chunked pairwise mean is what pycocotools gets (d: AP large, 9090 entries)", () => {
     // The only public statistic over more than 8192 entries: a whole-vector pairwise sum (what
     // numpy 2.4 does) misses it by one ulp; the 8192-chunked sum of numpy 1.24 hits it.
