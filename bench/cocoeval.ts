@@ -15,7 +15,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../engine/rng.js';
-import { evaluateCoco, type CocoAnnotation, type CocoDataset, type CocoDetection } from '../eval/coco/index.js';
+import {
+  evaluateCoco, type CocoAnnotation, type CocoDataset, type CocoDetection,
+} from '../eval/coco/index.js';
 
 /** One benchmark row (the shape of bench/report.ts's BenchRow). */
 export interface CocoevalBenchRow {
@@ -29,8 +31,8 @@ export interface CocoevalBenchRow {
 
 /** pycocotools on this case, measured once outside this benchmark (see the header). */
 const PEER_MS = 70_475;
-const PEER = 'pycocotools 8c9bcc3/numpy 1.24.2: 70.5 s measured once on this case, not in this run ' +
-  '(published 76–93 s)';
+const PEER = 'pycocotools 8c9bcc3/numpy 1.24.2: 70.5 s measured once on this case, ' +
+  'not in this run (published 76–93 s)';
 
 /** COCO's 80 category ids (1..90 with gaps). */
 const COCO_CAT_IDS = [
@@ -59,7 +61,8 @@ export function syntheticVal2017(seed = 2017, images = 5000, detsPerImage = 100)
     for (let j = 0; j < nGt; j++) {
       const w = Math.min(W, Math.exp(rng.range(Math.log(4), Math.log(W))));
       const h = Math.min(H, w * Math.exp(rng.range(-0.8, 0.8)));
-      const box: [number, number, number, number] = [rng.range(0, W - w), rng.range(0, H - h), w, h];
+      const box: [number, number, number, number] =
+        [rng.range(0, W - w), rng.range(0, H - h), w, h];
       const ann: CocoAnnotation = {
         id: gt.annotations.length + 1, image_id: imageId, category_id: pickCat(), bbox: box,
         area: w * h * rng.range(0.45, 0.95), iscrowd: rng.uniform() < 0.01,
@@ -106,7 +109,8 @@ export async function benchCocoeval(): Promise<CocoevalBenchRow> {
     peer_ms: PEER_MS,
     ratio: oursMs / PEER_MS,
     note: `${gt.images.length} images, ${gt.annotations.length} GT, ${dets.length} dets, ` +
-      `AP ${res.stats[0].toFixed(4)}, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+      `AP ${res.stats[0].toFixed(4)}, ` +
+      `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
   };
 }
 

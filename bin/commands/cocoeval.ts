@@ -7,11 +7,14 @@
 import type { Command } from '../cli.js';
 import { requireString } from '../cli.js';
 import { writeFileAtomic } from '../../engine/formats/files.js';
-import { STAT_NAMES, evaluateCoco, readCocoDataset, readResults, type CocoEvalResult } from '../../eval/coco/index.js';
+import {
+  STAT_NAMES, evaluateCoco, readCocoDataset, readResults, type CocoEvalResult,
+} from '../../eval/coco/index.js';
 
 /** The JSON report written by --json. */
 export function cocoevalReport(res: CocoEvalResult): string {
-  const byId = (vals: number[]) => Object.fromEntries(res.catIds.map((id, k) => [String(id), vals[k]]));
+  const byId = (vals: number[]) =>
+    Object.fromEntries(res.catIds.map((id, k) => [String(id), vals[k]]));
   return `${JSON.stringify(
     {
       stats: res.stats,
@@ -47,6 +50,8 @@ export const cocoevalCommand: Command = {
     const dets = readResults(requireString('cocoeval', opts, 'dt'));
     const res = evaluateCoco(gt, dets, { useCats: opts['class-agnostic'] !== true });
     process.stdout.write(res.summary);
-    if (typeof opts.json === 'string' && opts.json !== '') writeFileAtomic(opts.json, cocoevalReport(res));
+    if (typeof opts.json === 'string' && opts.json !== '') {
+      writeFileAtomic(opts.json, cocoevalReport(res));
+    }
   },
 };

@@ -50,7 +50,8 @@ export class SlotOutcomes {
     const need = this.n + extra;
     if (need <= this.score.length) return;
     const cap = Math.max(need, 2 * this.score.length);
-    const grow = <T extends Float64Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+    type Grown = Float64Array | Int32Array | Uint32Array;
+    const grow = <T extends Grown>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a.subarray(0, this.n) as never);
       return b;
@@ -74,7 +75,9 @@ export interface PrecisionRecall {
   recall: Float64Array;
 }
 
-export function newPrecisionRecall(T: number, R: number, K: number, A: number, M: number): PrecisionRecall {
+export function newPrecisionRecall(
+  T: number, R: number, K: number, A: number, M: number,
+): PrecisionRecall {
   return {
     T, R, K, A, M,
     precision: new Float64Array(T * R * K * A * M).fill(-1),

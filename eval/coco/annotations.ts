@@ -81,7 +81,8 @@ export function parseCocoDataset(json: unknown, source = 'ground truth'): CocoDa
     const before = seen.get(ann.id);
     if (before !== undefined) {
       throw new UserError(
-        `${source}: annotations[${i}].id ${ann.id} repeats annotations[${before}].id (ids must be unique)`,
+        `${source}: annotations[${i}].id ${ann.id} repeats annotations[${before}].id ` +
+          '(ids must be unique)',
       );
     }
     seen.set(ann.id, i);

@@ -63,7 +63,8 @@ export class RecordReader {
   /** `[x, y, w, h]`: an array of exactly 4 finite numbers. */
   box(name: string): [number, number, number, number] {
     const v = this.rec[name];
-    if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+    if (!Array.isArray(v) || v.length !== 4 || !v.every(finite)) {
       this.fail(name, 'an array of 4 finite numbers [x, y, w, h]');
     }
     return [v[0], v[1], v[2], v[3]];
@@ -87,9 +88,13 @@ export function parseJsonText(text: string, source: string): unknown {
 /** A top-level array field of an object (`images`, `annotations`, `categories`). */
 export function arrayField(source: string, top: unknown, name: string): unknown[] {
   if (typeof top !== 'object' || top === null || Array.isArray(top)) {
-    throw new UserError(`${source}: the top level must be an object with images, annotations, categories`);
+    throw new UserError(
+      `${source}: the top level must be an object with images, annotations, categories`,
+    );
   }
   const v = (top as JsonRecord)[name];
-  if (!Array.isArray(v)) throw new UserError(`${source}: '${name}' must be an array, got ${describe(v)}`);
+  if (!Array.isArray(v)) {
+    throw new UserError(`${source}: '${name}' must be an array, got ${describe(v)}`);
+  }
   return v;
 }

@@ -13,7 +13,8 @@
  *   best = min(t, 1 − 1e-10), m = −1; for GTs in gtOrder:
  *     skip a GT already taken at t unless it is crowd;
  *     stop if m is a regular GT and this GT is ignored;
- *     skip if iou < best, else best = iou, m = this GT   (≥ t matches; on a tie the later GT wins)
+ *     skip if iou < best, else best = iou, m = this GT
+ *   (so iou ≥ t matches, and on an exact tie the later GT wins)
  *   matched → dtIgnore = gtIgnore[m], the GT is taken. A detection whose match is "0" (unmatched,
  *   or matched to a GT whose id is 0, which pycocotools cannot tell apart) is ignored when its
  *   own area w·h is outside [lo, hi].
@@ -200,6 +201,8 @@ export class SlotEvaluator {
       this.match = new Int32Array(T * D);
       this.dtIgnore = new Uint8Array(T * D);
     }
-    if (G * D > this.ious.length) this.ious = new Float64Array(Math.max(G * D, 2 * this.ious.length));
+    if (G * D > this.ious.length) {
+      this.ious = new Float64Array(Math.max(G * D, 2 * this.ious.length));
+    }
   }
 }

@@ -46,7 +46,8 @@ export function checkDetectionImages(gt: CocoDataset, dets: DetectionColumns): v
   }
   if (unknown.size > 0) {
     const ids = [...unknown].sort((a, b) => a - b);
-    const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, … (${ids.length} ids)` : '');
+    const more = ids.length > 10 ? `, … (${ids.length} ids)` : '';
+    const shown = ids.slice(0, 10).join(', ') + more;
     throw new UserError(
       `${count} detection(s) are on image ids absent from the ground truth: ${shown}`,
     );
@@ -71,7 +72,9 @@ function bucket(slotOf: Int32Array, slots: number): [Int32Array, Int32Array] {
 }
 
 /** Pools the K category groups of each image into one (ascending category, file order inside). */
-function poolCategories(start: Int32Array, list: Int32Array, I: number, K: number): [Int32Array, Int32Array] {
+function poolCategories(
+  start: Int32Array, list: Int32Array, I: number, K: number,
+): [Int32Array, Int32Array] {
   const pooledStart = new Int32Array(I + 1);
   const pooled = new Int32Array(list.length);
   let o = 0;
@@ -84,7 +87,9 @@ function poolCategories(start: Int32Array, list: Int32Array, I: number, K: numbe
   return [pooledStart, pooled];
 }
 
-export function groupForEval(gt: CocoDataset, dets: DetectionColumns, params: CocoEvalParams): GroupedEval {
+export function groupForEval(
+  gt: CocoDataset, dets: DetectionColumns, params: CocoEvalParams,
+): GroupedEval {
   const I = params.imgIds.length;
   const imgIndex = new Map<number, number>(params.imgIds.map((id, i) => [id, i]));
   // Categories filter the input in both modes (class-agnostic pooling iterates catIds too).

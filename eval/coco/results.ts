@@ -51,7 +51,9 @@ export function toColumns(dets: readonly CocoDetection[]): DetectionColumns {
 /** Validates a parsed results list; `source` names the file in messages. */
 export function parseResults(json: unknown, source = 'results'): CocoDetection[] {
   if (!Array.isArray(json)) {
-    throw new UserError(`${source}: results must be a JSON list of detections, got ${describe(json)}`);
+    throw new UserError(
+      `${source}: results must be a JSON list of detections, got ${describe(json)}`,
+    );
   }
   return json.map((v, i) => {
     const r = RecordReader.of(`${source}: results[${i}]`, v);
@@ -74,7 +76,9 @@ export function readResults(file: string): CocoDetection[] {
 export function formatResults(dets: readonly CocoDetection[]): string {
   if (dets.length === 0) return '[]\n';
   const lines = dets.map((d) =>
-    JSON.stringify({ image_id: d.image_id, category_id: d.category_id, bbox: d.bbox, score: d.score }),
+    JSON.stringify({
+      image_id: d.image_id, category_id: d.category_id, bbox: d.bbox, score: d.score,
+    }),
   );
   return `[\n${lines.join(',\n')}\n]\n`;
 }

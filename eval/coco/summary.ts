@@ -59,13 +59,17 @@ export function summarizeStat(pr: PrecisionRecall, params: CocoEvalParams, spec:
   const m = params.maxDets.indexOf(spec.maxDets);
   if (a < 0 || m < 0) return -1;
   const ts: number[] = [];
-  for (let t = 0; t < T; t++) if (spec.iouThr === undefined || params.iouThrs[t] === spec.iouThr) ts.push(t);
+  for (let t = 0; t < T; t++) {
+    if (spec.iouThr === undefined || params.iouThrs[t] === spec.iouThr) ts.push(t);
+  }
   const vals = new Float64Array(ts.length * (spec.ap ? R * K : K));
   let n = 0;
   for (const t of ts) {
     if (spec.ap) {
       for (let r = 0; r < R; r++) {
-        for (let k = 0; k < K; k++) vals[n++] = pr.precision[(((t * R + r) * K + k) * A + a) * M + m];
+        for (let k = 0; k < K; k++) {
+          vals[n++] = pr.precision[(((t * R + r) * K + k) * A + a) * M + m];
+        }
       }
     } else {
       for (let k = 0; k < K; k++) vals[n++] = pr.recall[((t * K + k) * A + a) * M + m];
@@ -83,7 +87,9 @@ export function summarizeStats(pr: PrecisionRecall, params: CocoEvalParams): num
  * Per-category AP and AR (YOLOX's per-class tables): mean of precision[:, :, k, all, 100] and of
  * recall[:, k, all, 100] over entries > −1; −1 when the category has no GT.
  */
-export function perCategory(pr: PrecisionRecall, params: CocoEvalParams): { ap: number[]; ar: number[] } {
+export function perCategory(
+  pr: PrecisionRecall, params: CocoEvalParams,
+): { ap: number[]; ar: number[] } {
   const { T, R, K, A, M } = pr;
   const a = params.areaRngLbl.indexOf('all');
   const m = params.maxDets.indexOf(100);
