@@ -1,0 +1,118 @@
+/**
+ * @file YOLO-X building blocks (official yolox/models/network_blocks.py), attribute names = the
+ * official state-dict names. Shapes NCHW; "k" kernel, "s" stride; padding is always (k − 1)/2.
+ */
+import type { Rng } from '../engine/rng.js';
+import type { Tensor } from '../engine/tensor.js';
+import { silu } from '../ops/activation.js';
+import { add } from '../ops/elementwise.js';
+import { maxPool2d } from '../ops/pool.js';
+import { concat, slice } from '../ops/shape.js';
+import { BatchNorm2d, Conv2d } from './layers.js';
+import { Module, Sequential, withScope } from './module.js';
+
+/** BaseConv: Conv2d(k, s, no bias) → BatchNorm2d(eps 1e-3, momentum 0.03) → SiLU. */
+export class BaseConv extends Module {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm2d;
+
+  constructor(cin: number, cout: number, k: number, stride: number, rng: Rng) {
+    super();
+    this.conv = this.addModule('conv', new Conv2d({ cin, cout, k, stride, padding: (k - 1) / 2 }, rng));
+    this.bn = this.addModule('bn', new BatchNorm2d(cout));
+  }
+
+  forward(x: Tensor): Tensor {
+    return silu(this.bn.call(this.conv.call(x)));
+  }
+}
+
+/** Bottleneck: BaseConv 1×1 → BaseConv 3×3, plus the input when `shortcut` and cin = cout. */
+export class Bottleneck extends Module {
+  readonly conv1: BaseConv;
+  readonly conv2: BaseConv;
+  readonly useAdd: boolean;
+
+  constructor(cin: number, cout: number, shortcut: boolean, rng: Rng, expansion = 1.0) {
+    super();
+    const hidden = Math.trunc(cout * expansion);
+    this.conv1 = this.addModule('conv1', new BaseConv(cin, hidden, 1, 1, rng));
+    this.conv2 = this.addModule('conv2', new BaseConv(hidden, cout, 3, 1, rng));
+    this.useAdd = shortcut && cin === cout;
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.conv2.call(this.conv1.call(x));
+    return this.useAdd ? add(y, x) : y;
+  }
+}
+
+/** CSPLayer: conv3(cat[m(conv1(x)), conv2(x)]), m = n Bottlenecks on hidden = cout/2 channels. */
+export class CSPLayer extends Module {
+  readonly conv1: BaseConv;
+  readonly conv2: BaseConv;
+  readonly conv3: BaseConv;
+  readonly m: Sequential;
+
+  constructor(cin: number, cout: number, n: number, shortcut: boolean, rng: Rng, expansion = 0.5) {
+    super();
+    const hidden = Math.trunc(cout * expansion);
+    this.conv1 = this.addModule('conv1', new BaseConv(cin, hidden, 1, 1, rng));
+    this.conv2 = this.addModule('conv2', new BaseConv(cin, hidden, 1, 1, rng));
+    this.conv3 = this.addModule('conv3', new BaseConv(2 * hidden, cout, 1, 1, rng));
+    const blocks = Array.from({ length: n }, () => new Bottleneck(hidden, hidden, shortcut, rng, 1.0));
+    this.m = this.addModule('m', new Sequential(blocks));
+  }
+
+  forward(x: Tensor): Tensor {
+    const x1 = this.m.call(this.conv1.call(x));
+    const x2 = this.conv2.call(x);
+    return this.conv3.call(concat([x1, x2], 1));
+  }
+}
+
+/** SPPBottleneck: conv2(cat[x, pool5(x), pool9(x), pool13(x)]) with x = conv1(input) (cin/2). */
+export class SPPBottleneck extends Module {
+  readonly conv1: BaseConv;
+  readonly conv2: BaseConv;
+  readonly kernels: readonly number[];
+
+  constructor(cin: number, cout: number, rng: Rng, kernels: readonly number[] = [5, 9, 13]) {
+    super();
+    const hidden = Math.trunc(cin / 2);
+    this.kernels = kernels;
+    this.conv1 = this.addModule('conv1', new BaseConv(cin, hidden, 1, 1, rng));
+    this.conv2 = this.addModule('conv2', new BaseConv(hidden * (kernels.length + 1), cout, 1, 1, rng));
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.conv1.call(x);
+    // Stride-1 max-pools with padding k/2 (−∞) keep the size: the official nn.ModuleList `m`.
+    const pools = this.kernels.map((k) =>
+      withScope(`pool${k}`, () => maxPool2d(y, { kernel: k, stride: 1, padding: Math.trunc(k / 2) })));
+    return this.conv2.call(concat([y, ...pools], 1));
+  }
+}
+
+/**
+ * Focus: space-to-depth then BaseConv. [B, C, H, W] → 4 patches [B, C, H/2, W/2] concatenated in
+ * the order top-left (even row, even col), bottom-left (odd row, even col), top-right, bottom-right
+ * → [B, 4C, H/2, W/2] → conv.
+ */
+export class Focus extends Module {
+  readonly conv: BaseConv;
+
+  constructor(cin: number, cout: number, k: number, rng: Rng) {
+    super();
+    this.conv = this.addModule('conv', new BaseConv(4 * cin, cout, k, 1, rng));
+  }
+
+  forward(x: Tensor): Tensor {
+    const offsets: [number, number][] = [[0, 0], [1, 0], [0, 1], [1, 1]]; // (row, col) parity
+    const patches = offsets.map(([r, c], i) => withScope(`focus.slice${i}`, () => {
+      const rows = slice(x, 2, r, Infinity, 2);
+      return slice(rows, 3, c, Infinity, 2);
+    }));
+    return this.conv.call(concat(patches, 1));
+  }
+}
