@@ -30,6 +30,8 @@ export class FakeQuantizer {
   scale = 1;
   zeroPoint = 0;
   readonly observer: Pow2ObserverBase;
+  /** Shape of the tensor last observed (scales.json's `shape`). */
+  lastShape: readonly number[] = [];
 
   constructor(readonly name: string, readonly kind: QuantKind, readonly spec: QuantSpec) {
     this.observer = makeObserver(spec);
@@ -37,7 +39,7 @@ export class FakeQuantizer {
 
   /** s = 2^−pos. */
   get pos(): number {
-    return -Math.log2(this.scale);
+    return -Math.log2(this.scale) + 0; // + 0: scale 1 gives pos 0, not −0
   }
 
   /** Sets the parameters directly (loading a scales.json); does not touch the observer. */
@@ -49,6 +51,7 @@ export class FakeQuantizer {
   forward(x: Tensor): Tensor {
     if (this.observerEnabled) {
       noGrad(() => this.observer.observe(x.data));
+      this.lastShape = x.shape;
       const q = this.observer.qparams();
       this.scale = q.scale;
       this.zeroPoint = q.zeroPoint;

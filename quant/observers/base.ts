@@ -70,8 +70,11 @@ export abstract class Pow2ObserverBase {
   /** This forward's (s, z), computed from the running min/max (and `x` for the MSE search). */
   protected abstract computeOne(x: Float32Array): QParams;
 
-  protected baseTrace(st: Pow2Start): Omit<ObserverTrace, 'tried' | 'chosenPos'> {
+  protected baseTrace(st: Pow2Start, x: Float32Array): Omit<ObserverTrace, 'tried' | 'chosenPos'> {
+    let energy = 0;
+    for (let i = 0; i < x.length; i++) energy += x[i] * x[i];
     return {
+      energy,
       batchMin: this.batchMin, batchMax: this.batchMax, runningMin: this.min, runningMax: this.max,
       s0: st.s0, pos0: st.pos0,
     };

@@ -15,6 +15,7 @@
  * pair, the first seen winning ties (Python's Counter.most_common), see `Pow2ObserverBase`.
  */
 import { roundHalfEven } from '../../engine/round.js';
+import { fakeQuantSse } from '../fake_quant.js';
 import type { QParams, Pow2Start } from './types.js';
 import { Pow2ObserverBase } from './base.js';
 
@@ -38,9 +39,10 @@ export function pow2Start(min: number, max: number, qmin: number, qmax: number):
 
 /** Min-max pow2 observer: the start scale itself, with the majority vote over forwards. */
 export class Pow2MinMaxObserver extends Pow2ObserverBase {
-  protected override computeOne(_x: Float32Array): QParams {
+  protected override computeOne(x: Float32Array): QParams {
     const st = pow2Start(this.min, this.max, this.qmin, this.qmax);
-    this.lastTrace = { ...this.baseTrace(st), tried: [], chosenPos: st.pos0 };
+    const sse = fakeQuantSse(x, { scale: st.scale, zeroPoint: st.zeroPoint, qmin: this.qmin, qmax: this.qmax });
+    this.lastTrace = { ...this.baseTrace(st, x), tried: [[st.pos0, sse]], chosenPos: st.pos0 };
     return { scale: st.scale, zeroPoint: st.zeroPoint };
   }
 }

@@ -51,7 +51,7 @@ export class Pow2MinMseObserver extends Pow2ObserverBase {
       return { scale: 1, zeroPoint: 0 };
     }
     const { tried, chosenPos } = pow2MseSearch(x, st.pos0, st.zeroPoint, this.qmin, this.qmax);
-    this.lastTrace = { ...this.baseTrace(st), tried, chosenPos };
+    this.lastTrace = { ...this.baseTrace(st, x), tried, chosenPos };
     return { scale: 2 ** -chosenPos, zeroPoint: st.zeroPoint };
   }
 }

@@ -25,7 +25,9 @@ export interface ObserverTrace {
   readonly runningMax: number;
   readonly s0: number;
   readonly pos0: number;
-  /** The MSE candidates in the order tried: [pos, SSE]. Empty for the min-max observer. */
+  /** The candidates in the order tried: [pos, SSE] (the min-max observer: its one scale). */
   readonly tried: readonly (readonly [number, number])[];
   readonly chosenPos: number;
+  /** Σ x² of this forward's tensor (float64): the signal for SQNR = Σx² / SSE. */
+  readonly energy: number;
 }

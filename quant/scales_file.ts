@@ -1,0 +1,91 @@
+/**
+ * @file scales.json: the calibrated quantizers, in the fixtures' format
+ * (fixtures/yolox_tiny/ptq_416/scales.json):
+ *
+ *   { counts: {weight, bias, act, total},
+ *     pos_histogram: {kind: {pos: count}},
+ *     quantizers: {name: {scale, pos, kind, zero_point, op, order, shape}} }
+ *
+ * `op` names the producer (conv, hardsigmoid, mul, add, cat, slice, maxpool, upsample, input,
+ * conv_weight, conv_bias), `order` is the first use in the graph, `shape` the tensor's shape in the
+ * last calibration batch.
+ */
+import { UserError } from '../engine/errors.js';
+import { readFileOrFail, writeFileAtomic } from '../engine/formats/files.js';
+import type { Graph, GraphNode, OpName } from './graph/graph.js';
+import type { FakeQuantizer, QuantKind } from './quantizer.js';
+
+export interface ScaleEntry {
+  scale: number;
+  pos: number;
+  kind: QuantKind;
+  zero_point: number;
+  op: string;
+  order: number;
+  shape: number[];
+}
+
+export interface ScalesFile {
+  counts: Record<QuantKind | 'total', number>;
+  pos_histogram: Record<QuantKind, Record<string, number>>;
+  quantizers: Record<string, ScaleEntry>;
+}
+
+const OP_LABEL: Partial<Record<OpName, string>> = {
+  input: 'input', conv2d: 'conv', convBn: 'conv', hardsigmoid: 'hardsigmoid', sigmoid: 'sigmoid',
+  silu: 'silu', mul: 'mul', add: 'add', concat: 'cat', slice: 'slice', maxPool2d: 'maxpool',
+  upsampleNearest2x: 'upsample',
+};
+
+/** Every quantizer with the node it belongs to, in graph order. */
+function quantizerSites(g: Graph): { q: FakeQuantizer; op: string; node: GraphNode }[] {
+  const out: { q: FakeQuantizer; op: string; node: GraphNode }[] = [];
+  for (const n of g.nodes) {
+    if (n.weightQuantizer) out.push({ q: n.weightQuantizer, op: 'conv_weight', node: n });
+    if (n.biasQuantizer) out.push({ q: n.biasQuantizer, op: 'conv_bias', node: n });
+    if (n.quantizer) out.push({ q: n.quantizer, op: OP_LABEL[n.inputs[0].op] ?? n.inputs[0].op, node: n });
+  }
+  return out;
+}
+
+export function scalesToJson(g: Graph): ScalesFile {
+  const counts = { weight: 0, bias: 0, act: 0, total: 0 };
+  const hist: ScalesFile['pos_histogram'] = { weight: {}, bias: {}, act: {} };
+  const quantizers: Record<string, ScaleEntry> = {};
+  quantizerSites(g).forEach(({ q, op }, order) => {
+    counts[q.kind]++;
+    counts.total++;
+    hist[q.kind][String(q.pos)] = (hist[q.kind][String(q.pos)] ?? 0) + 1;
+    quantizers[q.name] = {
+      scale: q.scale, pos: q.pos, kind: q.kind, zero_point: q.zeroPoint, op, order, shape: [...q.lastShape],
+    };
+  });
+  for (const k of ['weight', 'bias', 'act'] as const) {
+    hist[k] = Object.fromEntries(Object.entries(hist[k]).sort((a, b) => Number(a[0]) - Number(b[0])));
+  }
+  return { counts, pos_histogram: hist, quantizers };
+}
+
+export function writeScales(file: string, g: Graph): void {
+  writeFileAtomic(file, JSON.stringify(scalesToJson(g), null, 1) + '\n');
+}
+
+/** Loads scales into `g`'s quantizers; every quantizer must be listed, with a power-of-two scale. */
+export function loadScales(g: Graph, file: string): void {
+  let data: ScalesFile;
+  try {
+    data = JSON.parse(new TextDecoder().decode(readFileOrFail(file))) as ScalesFile;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof data?.quantizers !== 'object') throw new UserError(`${file}: no 'quantizers' object`);
+  for (const q of g.quantizers()) {
+    const e = data.quantizers[q.name];
+    if (e === undefined) throw new UserError(`${file}: quantizer '${q.name}' is missing`);
+    if (!(e.scale > 0) || !Number.isInteger(Math.log2(e.scale)) || !Number.isInteger(e.zero_point)) {
+      throw new UserError(`${file}: quantizer '${q.name}' has a bad scale or zero point`);
+    }
+    q.load(e.scale, e.zero_point);
+  }
+}
