@@ -1,15 +1,18 @@
 /**
  * @file The worker-thread pool. Ops run synchronously (autograd calls kernels directly), so
- * `runTask` posts the task to T−1 workers, runs jobs on the main thread too, then blocks in
+ * `runTask` hands the task to T−1 workers, runs jobs on the main thread too, then blocks in
  * Atomics.wait until every job is done. Jobs are blocks of the output, claimed from a shared
  * counter: which thread runs which job changes nothing in the result.
+ *
+ * Wake-up: the task goes to the worker's MessagePort, then its doorbell word in shared memory is
+ * incremented and notified; the worker sleeps in Atomics.wait on that word (see worker.ts).
  *
  * Thread count T: `setThreads(n)`, else the environment variable YOLOXQ_THREADS, else
  * min(2, os.availableParallelism()). Workers start lazily on the first task that needs them and
  * are unref'd, so they never keep the process alive.
  */
 import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import { kernelModule, mainThreadKernels, sharedMemory } from '../wasm/runtime.js';
 import { drain, jobsByThread, newControl, waitAll } from './control.js';
@@ -19,7 +22,9 @@ import { jobCount, type Task } from './tasks.js';
 export const MAX_THREADS = 64;
 
 let threads: number | null = null;
-const workers: Worker[] = [];
+/** Live workers; worker w runs as thread w+1 and is woken through doorbell word w. */
+const workers: { worker: Worker; port: MessagePort }[] = [];
+const bell = new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
 let lastControl: Int32Array | null = null;
 let lastThreads = 1;
 
@@ -45,7 +50,7 @@ export function getThreads(): number {
 /** Set the thread count (1 = main thread only). Extra workers are stopped. */
 export function setThreads(n: number): void {
   threads = parseThreads(n, 'thread count');
-  while (workers.length > threads - 1) void workers.pop()!.terminate();
+  while (workers.length > threads - 1) stopWorker(workers.pop()!);
 }
 
 /** Start workers until `count` exist; worker w runs as thread w+1 (scratch region w+1). */
@@ -55,20 +60,31 @@ function ensureWorkers(count: number): void {
   const module = kernelModule();
   while (workers.length < count) {
     const index = workers.length + 1;
+    const { port1, port2 } = new MessageChannel();
+    Atomics.store(bell, index - 1, 0);
     // execArgv: [] — workers need no CLI flags, and inheriting e.g. `-e <code>` breaks them.
-    const w = new Worker(new URL('./worker.js', import.meta.url),
-      { workerData: { module, memory, index }, execArgv: [] });
-    w.unref();
+    const worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { module, memory, index, bell, port: port2 }, transferList: [port2],
+      execArgv: [],
+    });
+    worker.unref();
+    port1.unref();
+    const entry = { worker, port: port1 };
     // A worker that dies is dropped; the jobs it never claimed are run by the other threads.
-    w.on('error', () => dropWorker(w));
-    w.on('exit', () => dropWorker(w));
-    workers.push(w);
+    worker.on('error', () => dropWorker(entry));
+    worker.on('exit', () => dropWorker(entry));
+    workers.push(entry);
   }
 }
 
-function dropWorker(w: Worker): void {
-  const i = workers.indexOf(w);
-  if (i >= 0) workers.splice(i, 1);
+function dropWorker(entry: (typeof workers)[number]): void {
+  const i = workers.indexOf(entry);
+  if (i >= 0) stopWorker(workers.splice(i, 1)[0]);
+}
+
+function stopWorker(entry: (typeof workers)[number]): Promise<number> {
+  entry.port.close();
+  return entry.worker.terminate();
 }
 
 /**
@@ -84,7 +100,11 @@ export function runTask(task: Task, parallel = true): void {
   lastThreads = t;
   if (t > 1) {
     ensureWorkers(t - 1);
-    for (let w = 0; w < t - 1 && w < workers.length; w++) workers[w].postMessage({ task, ctl });
+    for (let w = 0; w < t - 1 && w < workers.length; w++) {
+      workers[w].port.postMessage({ task, ctl });
+      Atomics.add(bell, w, 1);
+      Atomics.notify(bell, w, 1);
+    }
   }
   drain(task, ctl, mainThreadKernels(), 0);
   waitAll(ctl, jobs);
@@ -92,7 +112,7 @@ export function runTask(task: Task, parallel = true): void {
 
 /** Stop all workers (tests use this to prove a fresh pool starts lazily). */
 export async function shutdownPool(): Promise<void> {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+  await Promise.all(workers.splice(0).map(stopWorker));
 }
 
 /** Jobs each thread ran in the last task (index 0 = main thread); for tests. */

@@ -20,7 +20,7 @@ export type ValType = typeof I32 | typeof F32 | typeof V128;
 export const Op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, f32Load: 0x2a, i32Store: 0x36, f32Store: 0x38,
+  i32Load: 0x28, i64Load: 0x29, f32Load: 0x2a, i32Store: 0x36, i64Store: 0x37, f32Store: 0x38,
   i32Const: 0x41, i32Eqz: 0x45, i32Ne: 0x47, i32LtS: 0x48, i32GtS: 0x4a,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32Shl: 0x74,
   f32Add: 0x92, f32Mul: 0x94,
@@ -101,6 +101,8 @@ export class Code {
   brIf(depth: number): this { return this.op(Op.brIf, ...uleb(depth)); }
   i32Load(offset = 0): this { return this.op(Op.i32Load).memarg(2, offset); }
   i32Store(offset = 0): this { return this.op(Op.i32Store).memarg(2, offset); }
+  i64Load(offset = 0): this { return this.op(Op.i64Load).memarg(3, offset); }
+  i64Store(offset = 0): this { return this.op(Op.i64Store).memarg(3, offset); }
   v128Load(offset = 0): this { return this.simd(Simd.v128Load).memarg(4, offset); }
   v128Store(offset = 0): this { return this.simd(Simd.v128Store).memarg(4, offset); }
   /** Load one 32-bit lane and replicate it into all four lanes. */

@@ -18,6 +18,7 @@
  *   a0·b0j + a1·b1j, added to the int32 accumulator (exact: |sum| < 2^31 for K < 2^16).
  */
 import { Code, I32, ModuleBuilder, Op, Simd, V128, type FuncDef, type ValType } from './encoder.js';
+import { packKernels } from './pack.js';
 
 export interface KernelShape {
   /** Rows of the register tile. */
@@ -131,10 +132,15 @@ function igemmKernel(s: KernelShape): FuncDef {
 /** Memory limits of the shared memory every thread imports (64 KiB pages; max = 1 GiB). */
 export const MEMORY_MAX_PAGES = 16384;
 
-/** The engine's kernel module, importing `env.memory` (shared, at least `minPages`). */
+/**
+ * The engine's kernel module, importing `env.memory` (shared, at least `minPages`): the two block
+ * kernels and the float packers of pack.ts.
+ */
 export function buildGemmModule(minPages: number, sg = SGEMM_SHAPE,
   ig = IGEMM_SHAPE): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder({ module: 'env', field: 'memory', minPages,
     maxPages: MEMORY_MAX_PAGES, shared: true });
-  return mb.add(sgemmKernel(sg)).add(igemmKernel(ig)).encode();
+  mb.add(sgemmKernel(sg)).add(igemmKernel(ig));
+  for (const f of packKernels(sg.mr, sg.nr)) mb.add(f);
+  return mb.encode();
 }

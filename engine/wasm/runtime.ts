@@ -3,15 +3,15 @@
  * module, and a per-thread scratch region inside that memory.
  *
  * Memory map (bytes): thread t owns [t·REGION_BYTES, (t+1)·REGION_BYTES), split into
- *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES)
+ *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES) · staging (S_BYTES)
  * Thread 0 is the main thread, threads 1…T−1 are the pool's workers. The memory is created on the
  * main thread, grown when the pool grows, and posted to the workers with the compiled module.
  */
-import { buildGemmModule, MEMORY_MAX_PAGES } from './kernels.js';
+import { buildGemmModule, MEMORY_MAX_PAGES, SGEMM_SHAPE } from './kernels.js';
 
 /** Block sizes of the drivers (elements). MC is a multiple of both kernels' MR (6). */
 export const MC = 96;
-export const KC = 384;
+export const KC = 256;
 export const NC = 512;
 /** Largest C block one job may hold: MJ rows × NC columns. */
 export const MJ = 240;
@@ -21,22 +21,33 @@ const align = (n: number): number => Math.ceil(n / 64) * 64;
 export const A_BYTES = align(MC * KC * 4);
 export const B_BYTES = align(KC * NC * 4);
 export const C_BYTES = align(MJ * NC * 4);
-export const REGION_BYTES = Math.ceil((A_BYTES + B_BYTES + C_BYTES) / PAGE) * PAGE;
+/** Staging rows of A or B before packing: up to KC × (NC + S_PAD) or NC × (KC + S_PAD) words. */
+export const S_PAD = 8;
+export const S_BYTES = align((KC + S_PAD) * (NC + S_PAD) * 4);
+export const REGION_BYTES = Math.ceil((A_BYTES + B_BYTES + C_BYTES + S_BYTES) / PAGE) * PAGE;
 
 /** Byte offsets of thread t's scratch areas. */
-export function region(t: number): { a: number; b: number; c: number } {
+export function region(t: number): { a: number; b: number; c: number; s: number } {
   const base = t * REGION_BYTES;
-  return { a: base, b: base + A_BYTES, c: base + A_BYTES + B_BYTES };
+  const c = base + A_BYTES + B_BYTES;
+  return { a: base, b: base + A_BYTES, c, s: c + C_BYTES };
 }
 
 export type BlockKernel = (pa: number, pb: number, pc: number, mp: number, np: number,
   kc: number, ldcBytes: number) => void;
+/** A packer of pack.ts: (staging address, staging row stride in bytes, dst, kc, panels). */
+export type Packer = (src: number, ldBytes: number, dst: number, kc: number, np: number) => void;
 
 /** One thread's handle on the kernels. */
 export interface Kernels {
   memory: WebAssembly.Memory;
   sgemmBlock: BlockKernel;
   igemmBlock: BlockKernel;
+  /** A panels (width MR) from staged Aᵀ rows / staged A rows; B panels (width NR) likewise. */
+  packARows: Packer;
+  packACols: Packer;
+  packBRows: Packer;
+  packBCols: Packer;
 }
 
 let simd: boolean | null = null;
@@ -75,8 +86,13 @@ export function kernelModule(): WebAssembly.Module {
 /** Instantiate the kernels over a given shared memory (used by the workers). */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
-  const ex = inst.exports as unknown as { sgemm_block: BlockKernel; igemm_block: BlockKernel };
-  return { memory, sgemmBlock: ex.sgemm_block, igemmBlock: ex.igemm_block };
+  const ex = inst.exports as Record<string, unknown>;
+  const mr = SGEMM_SHAPE.mr, nr = SGEMM_SHAPE.nr;
+  return {
+    memory, sgemmBlock: ex.sgemm_block as BlockKernel, igemmBlock: ex.igemm_block as BlockKernel,
+    packARows: ex[`pack_rows_${mr}`] as Packer, packACols: ex[`pack_cols_${mr}`] as Packer,
+    packBRows: ex[`pack_rows_${nr}`] as Packer, packBCols: ex[`pack_cols_${nr}`] as Packer,
+  };
 }
 
 /** The main thread's shared memory, grown so that `threads` regions fit. */

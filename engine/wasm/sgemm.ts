@@ -7,13 +7,17 @@
  *   kc ≤ KC   depth of one packed block; mcb ≤ MC rows of A packed at a time
  *   MR×NR     the kernel's register tile; edge panels are zero-padded (extra rows/columns of the
  *             C block are computed and discarded), K is never padded
+ * Packing: rows of A/B are memcpy'd into a staging matrix, then reordered by the wasm packers
+ * (pack.ts); zero padding there makes every panel full.
  * Numerics: each C element is acc₀ = (accumulate ? C : 0), then acc ← f32(acc + f32(a·b)) for
  * k = 0…K−1 in order. The C block stays in wasm memory across the K blocks, so the float32 value is
  * carried exactly and the result does not depend on the block sizes, the job split or the thread.
  */
 import type { GemmArgs } from '../gemm.js';
 import { SGEMM_SHAPE } from './kernels.js';
-import { KC, MC, MJ, NC, region, type Kernels } from './runtime.js';
+import { KC, MC, MJ, NC, region, S_PAD, type Kernels } from './runtime.js';
+
+type Region = ReturnType<typeof region>;
 
 const MR = SGEMM_SHAPE.mr, NR = SGEMM_SHAPE.nr;
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
@@ -41,54 +45,53 @@ export function planJobs(M: number, N: number, threads: number, mr = MR, nr = NR
   return { mJob, nJob, mJobs, nJobs: Math.ceil(N / nJob) };
 }
 
-/** Pack op(A)[m0…m0+mcb, pc…pc+kc] as MR-row panels (k-major inside a panel) at word `dst`. */
-function packA(g: GemmArgs, f: Float32Array, dst: number, m0: number, mcb: number, pc: number,
-  kc: number): void {
-  const a = g.a, lda = g.lda, ao = g.aOffset ?? 0;
-  for (let p = 0; p * MR < mcb; p++) {
-    const d0 = dst + p * kc * MR;
-    const rows = Math.min(MR, mcb - p * MR);
-    if (rows < MR) f.fill(0, d0, d0 + kc * MR);
-    if (g.transA) {
-      // A is K×M: the MR values of one k are contiguous.
-      for (let k = 0; k < kc; k++) {
-        const s = ao + (pc + k) * lda + m0 + p * MR, d = d0 + k * MR;
-        for (let i = 0; i < rows; i++) f[d + i] = a[s + i];
-      }
-    } else {
-      for (let i = 0; i < rows; i++) {
-        const s = ao + (m0 + p * MR + i) * lda + pc;
-        for (let k = 0, d = d0 + i; k < kc; k++, d += MR) f[d] = a[s + k];
-      }
-    }
+/** f[d…d+n) = src[s…s+n): a plain loop for short rows, a memcpy (`set`) for long ones. */
+function copyRow(f: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
+  if (n < 32) for (let i = 0; i < n; i++) f[d + i] = src[s + i];
+  else f.set(src.subarray(s, s + n), d);
+}
+
+/**
+ * Stage `rows` rows of `len` elements (source row r at src[s0 + r·ld]) into the staging area as
+ * rows of stride `lds` words, zero-filling each row's tail up to `width` and the rows up to
+ * `rowsPad`. Returns the staging row stride in bytes.
+ */
+function stage(f: Float32Array, sw: number, src: Float32Array, s0: number, ld: number,
+  rows: number, rowsPad: number, len: number, width: number): number {
+  const lds = width + S_PAD;
+  for (let r = 0; r < rows; r++) {
+    copyRow(f, sw + r * lds, src, s0 + r * ld, len);
+    if (width > len) f.fill(0, sw + r * lds + len, sw + r * lds + width);
+  }
+  if (rowsPad > rows) f.fill(0, sw + rows * lds, sw + rowsPad * lds);
+  return lds * 4;
+}
+
+/** Pack op(A)[m0…m0+mcb, pc…pc+kc] as MR-row panels at byte address reg.a. */
+function packA(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, m0: number,
+  mcb: number, pc: number, kc: number): void {
+  const ao = g.aOffset ?? 0, panels = Math.ceil(mcb / MR), mPad = panels * MR;
+  if (g.transA) {
+    // A is K×M: stage kc rows of mcb values, then each k's MR values form one panel step.
+    const ld = stage(f, reg.s / 4, g.a, ao + pc * g.lda + m0, g.lda, kc, kc, mcb, mPad);
+    kern.packARows(reg.s, ld, reg.a, kc, panels);
+  } else {
+    const ld = stage(f, reg.s / 4, g.a, ao + m0 * g.lda + pc, g.lda, mcb, mPad, kc, kc);
+    kern.packACols(reg.s, ld, reg.a, kc, panels);
   }
 }
 
-/** Pack op(B)[pc…pc+kc, n0…n0+nc] as NR-column panels (k-major inside a panel) at word `dst`. */
-function packB(g: GemmArgs, f: Float32Array, dst: number, n0: number, nc: number, pc: number,
-  kc: number): void {
-  const b = g.b, ldb = g.ldb, bo = g.bOffset ?? 0;
-  for (let q = 0; q * NR < nc; q++) {
-    const d0 = dst + q * kc * NR;
-    const cols = Math.min(NR, nc - q * NR);
-    if (cols < NR) f.fill(0, d0, d0 + kc * NR);
-    if (g.transB) {
-      for (let j = 0; j < cols; j++) {
-        const s = bo + (n0 + q * NR + j) * ldb + pc;
-        for (let k = 0, d = d0 + j; k < kc; k++, d += NR) f[d] = b[s + k];
-      }
-    } else if (cols === NR) {
-      // B is K×N: the NR values of one k are contiguous (the common, full-panel case).
-      for (let k = 0, s = bo + pc * ldb + n0 + q * NR, d = d0; k < kc; k++, s += ldb, d += NR) {
-        f[d] = b[s]; f[d + 1] = b[s + 1]; f[d + 2] = b[s + 2]; f[d + 3] = b[s + 3];
-        f[d + 4] = b[s + 4]; f[d + 5] = b[s + 5]; f[d + 6] = b[s + 6]; f[d + 7] = b[s + 7];
-      }
-    } else {
-      for (let k = 0; k < kc; k++) {
-        const s = bo + (pc + k) * ldb + n0 + q * NR, d = d0 + k * NR;
-        for (let j = 0; j < cols; j++) f[d + j] = b[s + j];
-      }
-    }
+/** Pack op(B)[pc…pc+kc, n0…n0+nc] as NR-column panels at byte address reg.b. */
+function packB(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, n0: number,
+  nc: number, pc: number, kc: number): void {
+  const bo = g.bOffset ?? 0, panels = Math.ceil(nc / NR), nPad = panels * NR;
+  if (g.transB) {
+    const ld = stage(f, reg.s / 4, g.b, bo + n0 * g.ldb + pc, g.ldb, nc, nPad, kc, kc);
+    kern.packBCols(reg.s, ld, reg.b, kc, panels);
+  } else {
+    // B is K×N: stage kc rows of nc values; each k's NR values form one panel step.
+    const ld = stage(f, reg.s / 4, g.b, bo + pc * g.ldb + n0, g.ldb, kc, kc, nc, nPad);
+    kern.packBRows(reg.s, ld, reg.b, kc, panels);
   }
 }
 
@@ -101,18 +104,20 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, job: number, kern: Kernels,
   const ldw = roundUp(nc, NR); // C block row stride in words
   const reg = region(t);
   const f = new Float32Array(kern.memory.buffer);
-  const aw = reg.a / 4, bw = reg.b / 4, cw = reg.c / 4;
+  const cw = reg.c / 4;
   for (let r = 0; r < mc; r++) {
     const s = co + (m0 + r) * ldc + n0, d = cw + r * ldw;
     if (g.accumulate) f.set(c.subarray(s, s + nc), d);
     else f.fill(0, d, d + nc);
   }
-  for (let pc = 0; pc < K; pc += KC) {
-    const kc = Math.min(KC, K - pc);
-    packB(g, f, bw, n0, nc, pc, kc);
+  // K blocks of (nearly) equal depth ≤ KC; the depth changes speed only, never the bits.
+  const kcMax = Math.ceil(K / Math.ceil(K / KC));
+  for (let pc = 0; pc < K; pc += kcMax) {
+    const kc = Math.min(kcMax, K - pc);
+    packB(g, kern, f, reg, n0, nc, pc, kc);
     for (let ic = 0; ic < mc; ic += MC) {
       const mcb = Math.min(MC, mc - ic);
-      packA(g, f, aw, m0 + ic, mcb, pc, kc);
+      packA(g, kern, f, reg, m0 + ic, mcb, pc, kc);
       kern.sgemmBlock(reg.a, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR, kc,
         ldw * 4);
     }
