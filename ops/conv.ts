@@ -12,8 +12,9 @@
  *             dW_g (Og×Kc)     += dY[n, g] · colᵀ
  *             db[o]            += Σ_{n, oh, ow} dY[n, o, oh, ow]
  * A 1×1, stride-1, unpadded conv uses x itself as col (and writes dX directly from the GEMM).
- * Every reduction is one float64 sum per output element in a fixed order; dW and db sum the
- * per-image partials in float64 in image order.
+ * Backward recomputes col from x instead of keeping it from the forward (it is Kc/Cg times larger
+ * than x). Reductions have a fixed order: within a GEMM as engine/gemm.ts documents, and dW and db
+ * sum the per-image partials in float64 in image order.
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
@@ -46,6 +47,20 @@ export interface Conv2dDims {
   readonly OW: number;
 }
 
+/**
+ * Scratch buffers reused across calls (slot 0: col, slot 1: dcol), grown on demand. Safe because
+ * kernels run to completion synchronously and every use overwrites the whole buffer first.
+ */
+const scratch: Float32Array[] = [];
+function scratchF32(slot: number, n: number): Float32Array {
+  let s = scratch[slot];
+  if (s === undefined || s.length < n) {
+    s = allocF32(n);
+    scratch[slot] = s;
+  }
+  return s.subarray(0, n);
+}
+
 /** The per-group geometry im2col works with. */
 function groupGeometry(d: Conv2dDims): ConvGeometry {
   return { C: d.C / d.G, H: d.H, W: d.W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW };
@@ -62,7 +77,7 @@ export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDi
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
   const geom = groupGeometry(d);
   const direct = isPointwise(d);
-  const col = direct ? null : allocF32(Kc * OHW);
+  const col = direct ? null : scratchF32(0, Kc * OHW);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
@@ -91,8 +106,8 @@ export function conv2dBackward(
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
   const geom = groupGeometry(d);
   const direct = isPointwise(d);
-  const col = direct || gw === null ? null : allocF32(Kc * OHW);
-  const dcol = direct || gx === null ? null : allocF32(Kc * OHW);
+  const col = direct || gw === null ? null : scratchF32(0, Kc * OHW);
+  const dcol = direct || gx === null ? null : scratchF32(1, Kc * OHW);
   const gwPart = gw === null ? null : allocF32(Og * Kc);
   const gwAcc = gw === null ? null : new Float64Array(gw.length);
   for (let n = 0; n < N; n++) {

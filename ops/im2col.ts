@@ -64,33 +64,31 @@ export function im2col(x: F32, xOffset: number, g: ConvGeometry, col: F32): void
 
 /**
  * The adjoint of im2col: gx[xOffset + (c, h, w)] += Σ col entries that im2col read from (c, h, w).
- * Written as a gather (one float64 sum per input element, kh then kw in increasing order), so
- * each gx element is updated once and the result does not depend on any work split.
+ * Per channel, the entries are summed into a float64 plane in (kh, kw, oh, ow) order — so each
+ * input element sums its contributions in increasing (kh, kw) — and the plane is then added to gx
+ * once: one rounding per element, and a fixed order whatever the work split across channels.
  */
 export function col2im(col: F32, g: ConvGeometry, gx: F32, gxOffset: number): void {
   const { C, H, W, KH, KW, S, P, OH, OW } = g;
   const OHW = OH * OW;
+  const plane = new Float64Array(H * W);
   for (let c = 0; c < C; c++) {
-    const gxC = gxOffset + c * H * W;
-    for (let h = 0; h < H; h++) {
-      for (let w = 0; w < W; w++) {
-        let acc = 0;
-        for (let kh = 0; kh < KH; kh++) {
-          // h = oh·S − P + kh  ⇔  oh = (h + P − kh) / S, which must be a whole number in range.
-          const th = h + P - kh;
-          if (th < 0 || th % S !== 0) continue;
-          const oh = th / S;
-          if (oh >= OH) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const tw = w + P - kw;
-            if (tw < 0 || tw % S !== 0) continue;
-            const ow = tw / S;
-            if (ow >= OW) continue;
-            acc += col[((c * KH + kh) * KW + kw) * OHW + oh * OW + ow];
+    plane.fill(0);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const colRow = ((c * KH + kh) * KW + kw) * OHW;
+        for (let oh = 0; oh < OH; oh++) {
+          const h = oh * S - P + kh;
+          if (h < 0 || h >= H) continue;
+          const colOh = colRow + oh * OW, pH = h * W;
+          for (let ow = 0; ow < OW; ow++) {
+            const w = ow * S - P + kw;
+            if (w >= 0 && w < W) plane[pH + w] += col[colOh + ow];
           }
         }
-        gx[gxC + h * W + w] += acc;
       }
     }
+    const gxC = gxOffset + c * H * W;
+    for (let i = 0; i < H * W; i++) gx[gxC + i] += plane[i];
   }
 }
