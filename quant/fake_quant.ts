@@ -29,17 +29,41 @@ export interface FakeQuantParams {
   readonly qmax: number;
 }
 
-/** The integer code of one value: clamp(rhe(x·inv) + z, qmin, qmax), inv = float32(1/s). */
-export function quantizeValue(x: number, inv: number, p: FakeQuantParams): number {
-  const q = roundHalfEven(Math.fround(x * inv)) + p.zeroPoint;
-  return q < p.qmin ? p.qmin : q > p.qmax ? p.qmax : q;
+/** 2^52 + 2^51: adding and subtracting it rounds a double to an integer in the FPU's mode. */
+const RNE_MAGIC = 6755399441055744;
+
+/**
+ * Round half to even for |v| ≤ 2^51, using the IEEE adder's own rounding (round-to-nearest-even,
+ * the only mode JavaScript has): v + 1.5·2^52 lands where the unit in the last place is 1, so the
+ * sum is v rounded half-to-even; subtracting the constant back is exact. Same results as
+ * engine/round.ts `roundHalfEven` on that range (spec/quant_core.spec.ts checks ties and
+ * neighbours), without a branch; callers clamp first so |v| stays small.
+ */
+export function rheClamped(v: number): number {
+  return (v + RNE_MAGIC) - RNE_MAGIC;
 }
 
-/** y[i] = fq(x[i]). */
+/**
+ * The integer code of one value: clamp(rhe(x·inv) + z, qmin, qmax), inv = float32(1/s).
+ * Clamping v = x·inv to [qmin − z, qmax − z] before rounding gives the same integer (rounding is
+ * monotone and the bounds are integers) and keeps |v| small for `rheClamped`.
+ */
+export function quantizeValue(x: number, inv: number, p: FakeQuantParams): number {
+  const lo = p.qmin - p.zeroPoint, hi = p.qmax - p.zeroPoint;
+  let v = Math.fround(x * inv);
+  v = v < lo ? lo : v > hi ? hi : v;
+  return rheClamped(v) + p.zeroPoint;
+}
+
+/** y[i] = fq(x[i]) = (q − z)·s. */
 export function fakeQuantForward(x: F32, y: F32, p: FakeQuantParams): void {
-  const inv = Math.fround(1 / p.scale);
-  const s = p.scale, z = p.zeroPoint;
-  for (let i = 0; i < x.length; i++) y[i] = (quantizeValue(x[i], inv, p) - z) * s;
+  const inv = Math.fround(1 / p.scale), s = p.scale;
+  const lo = p.qmin - p.zeroPoint, hi = p.qmax - p.zeroPoint;
+  for (let i = 0; i < x.length; i++) {
+    let v = Math.fround(x[i] * inv);
+    v = v < lo ? lo : v > hi ? hi : v; // NaN passes through as NaN
+    y[i] = ((v + RNE_MAGIC) - RNE_MAGIC) * s;
+  }
 }
 
 /** gx[i] += gy[i] (identity) or gy[i]·[in range] (clipped). Accumulates. */
@@ -57,11 +81,14 @@ export function fakeQuantBackward(x: F32, gy: F32, gx: F32, p: FakeQuantParams, 
 
 /** Σ (fq(x) − x)², accumulated in float64 (used by the min-MSE observer). */
 export function fakeQuantSse(x: F32, p: FakeQuantParams): number {
-  const inv = Math.fround(1 / p.scale);
-  const s = p.scale, z = p.zeroPoint;
+  const inv = Math.fround(1 / p.scale), s = p.scale;
+  const lo = p.qmin - p.zeroPoint, hi = p.qmax - p.zeroPoint;
   let sse = 0;
   for (let i = 0; i < x.length; i++) {
-    const d = Math.fround((quantizeValue(x[i], inv, p) - z) * s) - x[i];
+    const xi = x[i];
+    let v = Math.fround(xi * inv);
+    v = v < lo ? lo : v > hi ? hi : v;
+    const d = Math.fround(((v + RNE_MAGIC) - RNE_MAGIC) * s) - xi;
     sse += d * d;
   }
   return sse;

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { Tensor } from '../engine/tensor.js';
 import { backward } from '../engine/autograd.js';
 import { INT8_POW2_MSE, makeQuantSpec, posOfScale, withSte } from '../quant/spec.js';
-import { fakeQuant, fakeQuantForward } from '../quant/fake_quant.js';
+import { fakeQuant, fakeQuantForward, rheClamped } from '../quant/fake_quant.js';
+import { roundHalfEven } from '../engine/round.js';
 import { pow2Start, Pow2MinMaxObserver } from '../quant/observers/pow2_minmax.js';
 import { pow2MseSearch, Pow2MinMseObserver } from '../quant/observers/pow2_mse.js';
 import { majorityVote } from '../quant/observers/base.js';
@@ -38,6 +39,16 @@ describe('quant/spec', () => {
 });
 
 describe('quant/fake_quant', () => {
+  it('rheClamped equals roundHalfEven on ties, their neighbours and random values (|v| ≤ 2^20)', () => {
+    const vs: number[] = [];
+    for (let k = -300; k <= 300; k++) {
+      const t = k + 0.5;
+      vs.push(t, t - 2 ** -30, t + 2 ** -30, Math.fround(t - 2 ** -20), k, -0);
+    }
+    for (let i = 0; i < 2000; i++) vs.push((Math.sin(i * 12.9898) * 43758.5453) % 2 ** 20);
+    for (const v of vs) expect(rheClamped(v) + 0, String(v)).to.equal(roundHalfEven(v) + 0);
+  });
+
   it('s = 0.5: ties to even, clamps at −128·s and 127·s', () => {
     const x = f32([0.25, 0.75, -0.25, -0.75, 1.25, 0.3, 63.5, 63.75, 100, -64, -64.25, -1000]);
     const y = new Float32Array(x.length);
