@@ -202,7 +202,9 @@ describe('eval/coco: where pycocotools crashes, and its quirks', () => {
     const good: CocoDetection = { image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], score: 0.5 };
     const stray: CocoDetection = { ...good, category_id: 99, score: 0.9 };
     const want = evaluateCoco(tinyGt(), [good]).stats;
-    expect(evaluateCoco(tinyGt(), [good, stray]).stats).to.deep.equal(want);
+    const res = evaluateCoco(tinyGt(), [good, stray]);
+    expect(res.stats).to.deep.equal(want);
+    expect(res.droppedDetections).to.equal(1);
   });
 
   it('a GT with id 0 is taken by its match but the detection counts as a false positive', () => {

@@ -49,6 +49,10 @@ export const cocoevalCommand: Command = {
     const gt = readCocoDataset(requireString('cocoeval', opts, 'gt'));
     const dets = readResults(requireString('cocoeval', opts, 'dt'));
     const res = evaluateCoco(gt, dets, { useCats: opts['class-agnostic'] !== true });
+    if (res.droppedDetections > 0) {
+      console.error(`note: ${res.droppedDetections} detection(s) have a category_id absent from ` +
+        'the ground truth categories and were not evaluated (pycocotools drops them too)');
+    }
     process.stdout.write(res.summary);
     if (typeof opts.json === 'string' && opts.json !== '') {
       writeFileAtomic(opts.json, cocoevalReport(res));

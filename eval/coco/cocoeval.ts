@@ -41,18 +41,23 @@ export interface CocoEvalResult {
   perCategoryAR: number[];
   /** Exactly what pycocotools' summarize() prints (12 lines). */
   summary: string;
+  /**
+   * Detections not evaluated because their category (or image) is outside params' catIds
+   * (imgIds); pycocotools drops them without a word, callers may want to warn.
+   */
+  droppedDetections: number;
 }
 
 function isColumns(d: readonly CocoDetection[] | DetectionColumns): d is DetectionColumns {
   return !Array.isArray(d);
 }
 
-/** evaluate + accumulate: the precision/recall curves. */
+/** evaluate + accumulate: the precision/recall curves, and how many detections were dropped. */
 export function evaluateCurves(
   gt: CocoDataset,
   dets: DetectionColumns,
   params: CocoEvalParams,
-): PrecisionRecall {
+): { curves: PrecisionRecall; droppedDetections: number } {
   checkDetectionImages(gt, dets);
   const grouped = groupForEval(gt, dets, params);
   const { I, K } = grouped;
@@ -86,7 +91,7 @@ export function evaluateCurves(
     }
     accumulateSlot(out, k, outcomes, params.maxDets, params.recThrs, scratch);
   }
-  return out;
+  return { curves: out, droppedDetections: grouped.dtDropped };
 }
 
 /**
@@ -104,7 +109,7 @@ export function evaluateCoco(
     options,
   );
   const columns = isColumns(dets) ? dets : toColumns(dets);
-  const curves = evaluateCurves(gt, columns, params);
+  const { curves, droppedDetections } = evaluateCurves(gt, columns, params);
   const stats = summarizeStats(curves, params);
   const { ap, ar } = perCategory(curves, params);
   return {
@@ -115,5 +120,6 @@ export function evaluateCoco(
     perCategoryAP: ap,
     perCategoryAR: ar,
     summary: summaryText(stats, params),
+    droppedDetections,
   };
 }

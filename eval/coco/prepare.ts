@@ -26,6 +26,8 @@ export interface GroupedEval {
   gtStart: Int32Array;
   gtList: Int32Array;
   dets: DetectionColumns;
+  /** Detections outside params' images × categories (dropped silently by pycocotools). */
+  dtDropped: number;
   dtStart: Int32Array;
   dtList: Int32Array;
 }
@@ -128,6 +130,7 @@ export function groupForEval(
     [dtStart, dtList] = poolCategories(dtStart, dtList, I, Kreal);
   }
   const K = params.useCats ? Kreal : 1;
-  return { I, K, gtBox, gtArea, gtCrowd, gtId, gtStart, gtList, dets, dtStart, dtList };
+  const dtDropped = nd - dtList.length;
+  return { I, K, gtBox, gtArea, gtCrowd, gtId, gtStart, gtList, dets, dtStart, dtList, dtDropped };
 }
 
