@@ -21,9 +21,20 @@ export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** y[i] = a[ia[i]] ∘ b[ib[i]]. Overwrites y. */
 export function binaryForward(op: BinaryOp, a: F32, ia: Ix, b: F32, ib: Ix, y: F32): void {
-  for (let i = 0; i < y.length; i++) {
-    const u = a[ia === null ? i : ia[i]], v = b[ib === null ? i : ib[i]];
-    y[i] = op === 'add' ? u + v : op === 'sub' ? u - v : op === 'mul' ? u * v : u / v;
+  const n = y.length;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) y[i] = a[ia === null ? i : ia[i]] + b[ib === null ? i : ib[i]];
+      break;
+    case 'sub':
+      for (let i = 0; i < n; i++) y[i] = a[ia === null ? i : ia[i]] - b[ib === null ? i : ib[i]];
+      break;
+    case 'mul':
+      for (let i = 0; i < n; i++) y[i] = a[ia === null ? i : ia[i]] * b[ib === null ? i : ib[i]];
+      break;
+    case 'div':
+      for (let i = 0; i < n; i++) y[i] = a[ia === null ? i : ia[i]] / b[ib === null ? i : ib[i]];
+      break;
   }
 }
 
