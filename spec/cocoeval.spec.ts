@@ -198,6 +198,11 @@ describe('eval/coco: where pycocotools crashes, and its quirks', () => {
     expect(() => evaluateCoco(tinyGt(), dets)).to.throw(UserError, /image ids absent .*: 9, 42$/);
   });
 
+  it('a NaN score passed through the API is refused, naming the detection', () => {
+    const det: CocoDetection = { image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], score: NaN };
+    expect(() => evaluateCoco(tinyGt(), [det])).to.throw(UserError, /detection 0 .*non-finite/);
+  });
+
   it('detections of categories not in the GT are dropped, as pycocotools does', () => {
     const good: CocoDetection = { image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], score: 0.5 };
     const stray: CocoDetection = { ...good, category_id: 99, score: 0.9 };

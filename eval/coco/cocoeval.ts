@@ -21,7 +21,7 @@
 import type { CocoDataset } from './annotations.js';
 import { toColumns, type CocoDetection, type DetectionColumns } from './results.js';
 import { resolveParams, type CocoEvalOptions, type CocoEvalParams } from './params.js';
-import { checkDetectionImages, groupForEval } from './prepare.js';
+import { checkDetections, groupForEval } from './prepare.js';
 import { SlotEvaluator } from './match.js';
 import {
   AccumulateScratch, SlotOutcomes, accumulateSlot, newPrecisionRecall, type PrecisionRecall,
@@ -58,7 +58,7 @@ export function evaluateCurves(
   dets: DetectionColumns,
   params: CocoEvalParams,
 ): { curves: PrecisionRecall; droppedDetections: number } {
-  checkDetectionImages(gt, dets);
+  checkDetections(gt, dets);
   const grouped = groupForEval(gt, dets, params);
   const { I, K } = grouped;
   const T = params.iouThrs.length, R = params.recThrs.length;

@@ -33,14 +33,28 @@ export interface GroupedEval {
 }
 
 /**
- * Rejects detections on images the GT does not list. pycocotools' `loadRes` asserts the same
- * ("Results do not correspond to current coco set") without saying which ids.
+ * Rejects non-finite detection numbers (a NaN score would silently reorder the ranking) and
+ * detections on images the GT does not list. pycocotools' `loadRes` asserts the latter ("Results
+ * do not correspond to current coco set") without saying which ids.
  */
-export function checkDetectionImages(gt: CocoDataset, dets: DetectionColumns): void {
+export function checkDetections(gt: CocoDataset, dets: DetectionColumns): void {
+  const n = dets.score.length;
+  for (let i = 0; i < n; i++) {
+    const b = 4 * i;
+    const finite = Number.isFinite(dets.score[i]) && Number.isFinite(dets.bbox[b]) &&
+      Number.isFinite(dets.bbox[b + 1]) && Number.isFinite(dets.bbox[b + 2]) &&
+      Number.isFinite(dets.bbox[b + 3]);
+    if (!finite) {
+      const box = Array.from(dets.bbox.subarray(b, b + 4)).join(', ');
+      throw new UserError(
+        `detection ${i} has a non-finite score or box: score ${dets.score[i]}, bbox [${box}]`,
+      );
+    }
+  }
   const known = new Set(gt.images.map((im) => im.id));
   const unknown = new Set<number>();
   let count = 0;
-  for (let i = 0; i < dets.imageId.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (!known.has(dets.imageId[i])) {
       unknown.add(dets.imageId[i]);
       count++;
