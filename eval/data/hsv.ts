@@ -50,14 +50,8 @@ export function rgbToHsv8(r: number, g: number, b: number, out: Int32Array): voi
 }
 
 // (b, g, r) take tab[SECTOR[k][0..2]] with tab = [v, v(1−s), v(1−s·f), v(1−s(1−f))].
-const SECTOR = [
-  [1, 3, 0],
-  [1, 0, 2],
-  [3, 0, 1],
-  [0, 2, 1],
-  [0, 1, 3],
-  [2, 1, 0],
-];
+const SECTOR = new Int32Array([1, 3, 0, 1, 0, 2, 3, 0, 1, 0, 2, 1, 0, 1, 3, 2, 1, 0]);
+const TAB = new Float32Array(4);
 
 /** One 8-bit HSV pixel back to RGB, written to out[0..2]. */
 export function hsv8ToRgb(h: number, s: number, v: number, out: Int32Array): void {
@@ -79,20 +73,23 @@ export function hsv8ToRgb(h: number, s: number, v: number, out: Int32Array): voi
       sector = 0;
       hf = 0;
     }
-    const tab = [
-      vf,
-      f32(vf * f32(1 - sf)),
-      f32(vf * f32(1 - f32(sf * hf))),
-      f32(vf * f32(1 - f32(sf * f32(1 - hf)))),
-    ];
-    b = tab[SECTOR[sector][0]];
-    g = tab[SECTOR[sector][1]];
-    r = tab[SECTOR[sector][2]];
+    TAB[0] = vf;
+    TAB[1] = vf * f32(1 - sf);
+    TAB[2] = vf * f32(1 - f32(sf * hf));
+    TAB[3] = vf * f32(1 - f32(sf * f32(1 - hf)));
+    b = TAB[SECTOR[3 * sector]];
+    g = TAB[SECTOR[3 * sector + 1]];
+    r = TAB[SECTOR[3 * sector + 2]];
   }
-  const to8 = (x: number): number => Math.min(255, Math.max(0, roundHalfEven(f32(x * 255))));
   out[0] = to8(r);
   out[1] = to8(g);
   out[2] = to8(b);
+}
+
+/** float32(x·255) rounded half to even and clamped to 0..255. */
+function to8(x: number): number {
+  const v = roundHalfEven(Math.fround(x * 255));
+  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 /** Draws the three offsets as the official code does (uniform, ½-probability mask, truncation). */
@@ -112,23 +109,15 @@ export function applyHsvOffsets(img: Image8, [dh, ds, dv]: readonly number[]): I
   const hsv = new Int32Array(3);
   const rgb = new Int32Array(3);
   const C = img.channels;
-  // Identical pixels are frequent (backgrounds, padding): memoise by packed RGB.
-  const memo = new Map<number, number>();
   for (let p = 0; p < img.data.length; p += C) {
-    const key = (img.data[p] << 16) | (img.data[p + 1] << 8) | img.data[p + 2];
-    let packed = memo.get(key);
-    if (packed === undefined) {
-      rgbToHsv8(img.data[p], img.data[p + 1], img.data[p + 2], hsv);
-      const h = (((hsv[0] + dh) % 180) + 180) % 180;
-      const s = Math.min(255, Math.max(0, hsv[1] + ds));
-      const v = Math.min(255, Math.max(0, hsv[2] + dv));
-      hsv8ToRgb(h, s, v, rgb);
-      packed = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2];
-      memo.set(key, packed);
-    }
-    out[p] = packed >>> 16;
-    out[p + 1] = (packed >>> 8) & 255;
-    out[p + 2] = packed & 255;
+    rgbToHsv8(img.data[p], img.data[p + 1], img.data[p + 2], hsv);
+    const h = (((hsv[0] + dh) % 180) + 180) % 180;
+    const s = Math.min(255, Math.max(0, hsv[1] + ds));
+    const v = Math.min(255, Math.max(0, hsv[2] + dv));
+    hsv8ToRgb(h, s, v, rgb);
+    out[p] = rgb[0];
+    out[p + 1] = rgb[1];
+    out[p + 2] = rgb[2];
     for (let c = 3; c < C; c++) out[p + c] = img.data[p + c];
   }
   return { width: img.width, height: img.height, channels: C, data: out };

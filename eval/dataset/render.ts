@@ -40,8 +40,9 @@ export interface RenderedImage {
   objects: RenderedObject[];
 }
 
-/** An object on the canvas: its pixel window, coverage and visible coverage there. */
-interface Placed {
+/** An object on the canvas: its pixel window, coverage and visible coverage there (exported with
+ * rasterise/occlude/annotate for the tests). */
+export interface Placed {
   shape: ShapeInstance;
   x0: number;
   y0: number;
@@ -55,8 +56,8 @@ interface Placed {
 
 // Nominal size ranges (pixels, for a 160 px image; scaled with the image size).
 const SIZE_CLASSES = [
-  { p: 0.35, lo: 10, hi: 26 },
-  { p: 0.45, lo: 30, hi: 80 },
+  { p: 0.3, lo: 12, hi: 28 },
+  { p: 0.5, lo: 32, hi: 84 },
   { p: 0.2, lo: 100, hi: 148 },
 ];
 const OBJECT_COUNT_WEIGHTS = [0.14, 0.24, 0.26, 0.2, 0.1, 0.06]; // 1..6 objects
@@ -71,7 +72,7 @@ function pickWeighted(rng: Rng, weights: readonly number[]): number {
 }
 
 /** Rasterises coverage of `shape` over its (clipped) window. */
-function rasterise(shape: ShapeInstance, W: number, H: number): Placed | null {
+export function rasterise(shape: ShapeInstance, W: number, H: number): Placed | null {
   const [bx0, by0, bx1, by1] = shapeBounds(shape);
   const fx0 = Math.floor(bx0) - 1;
   const fy0 = Math.floor(by0) - 1;
@@ -109,7 +110,8 @@ function hiddenBy(a: Placed, b: Placed): number {
   return hidden;
 }
 
-function occlude(a: Placed, b: Placed): void {
+/** Hides `a` under `b` (drawn above it): a.vis ×= 1 − b.cov on their overlap. */
+export function occlude(a: Placed, b: Placed): void {
   const xs = Math.max(a.x0, b.x0);
   const xe = Math.min(a.x0 + a.w, b.x0 + b.w);
   const ys = Math.max(a.y0, b.y0);
@@ -168,7 +170,7 @@ function composite(cv: Canvas, p: Placed): void {
 }
 
 /** COCO bbox and area of a placed object from its visible coverage, or null if too little shows. */
-function annotate(p: Placed, W: number, H: number): RenderedObject | null {
+export function annotate(p: Placed, W: number, H: number): RenderedObject | null {
   const area = sumOf(p.vis);
   if (area < 12) return null;
   const ext = (m: Float32Array, thr: number): number[] | null => {
