@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { backward } from '../engine/autograd.js';
+import { UserError } from '../engine/errors.js';
 import { npyToNumbers } from '../engine/formats/npy.js';
 import { Rng } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
@@ -167,6 +168,13 @@ describe('models/loss yoloxLoss (train_128)', () => {
     expect(r.terms.total_loss).to.equal(r.terms.conf_loss);
     const rest = [r.terms.iou_loss, r.terms.cls_loss, r.terms.l1_loss, r.terms.num_fg];
     expect(rest).to.deep.equal([0, 0, 0, 1]);
+  });
+
+  it('a label class outside [0, C) is a UserError, not a NaN loss', () => {
+    const lab = labels();
+    lab.data[0] = 80;
+    expect(() => yoloxLoss({ output: trainOut(), grid }, lab, { useL1: false }))
+      .to.throw(UserError, /class 80/);
   });
 
   it('dL/d(train_output), dL/d(origin_preds) match central differences (frozen assignment)', () => {

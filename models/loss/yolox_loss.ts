@@ -16,7 +16,7 @@
  * backward scales the stored gradient by dL/d(total).
  */
 import { record } from '../../engine/autograd.js';
-import { ShapeError } from '../../engine/errors.js';
+import { ShapeError, UserError } from '../../engine/errors.js';
 import { Tensor } from '../../engine/tensor.js';
 import type { AnchorGrid } from './anchors.js';
 import { iouLossCxcywh } from './box_iou.js';
@@ -111,7 +111,11 @@ export function yoloxLoss(
     const boxes = new Float32Array(G * 4), classes = new Int32Array(G);
     for (let g = 0; g < G; g++) {
       const r = (b * Ml + g) * 5;
-      classes[g] = labels.data[r];
+      const cls = labels.data[r];
+      if (!(Number.isInteger(cls) && cls >= 0 && cls < C)) {
+        throw new UserError(`yoloxLoss: image ${b} label ${g}: class ${cls} not in [0, ${C})`);
+      }
+      classes[g] = cls;
       for (let q = 0; q < 4; q++) boxes[g * 4 + q] = labels.data[r + 1 + q];
     }
     gtBoxesOf.push(boxes);
