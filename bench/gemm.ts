@@ -40,7 +40,10 @@ export function gemmBlockedJs(M: number, N: number, K: number, a: Float32Array, 
           if (rows === 4) {
             for (let n = n0; n < n1; n++) {
               const bv = b[br + n];
-              c[c0 + n] += a0 * bv; c[c1 + n] += a1 * bv; c[c2 + n] += a2 * bv; c[c3 + n] += a3 * bv;
+              c[c0 + n] += a0 * bv;
+              c[c1 + n] += a1 * bv;
+              c[c2 + n] += a2 * bv;
+              c[c3 + n] += a3 * bv;
             }
           } else {
             for (let r = 0; r < rows; r++) {
@@ -118,12 +121,13 @@ export async function benchGemm(runs = 5): Promise<BenchRow[]> {
   }
   // int8: the quantized conv's GEMM against our float GEMM on the same shape.
   const [M, K, N] = [192, 864, 676];
-  const a8 = new Int8Array(new SharedArrayBuffer(M * K)), b8 = new Int8Array(new SharedArrayBuffer(K * N));
+  const a8 = new Int8Array(new SharedArrayBuffer(M * K));
+  const b8 = new Int8Array(new SharedArrayBuffer(K * N));
   for (let i = 0; i < a8.length; i++) a8[i] = rng.int(256) - 128;
   for (let i = 0; i < b8.length; i++) b8[i] = rng.int(256) - 128;
   const c32 = new Int32Array(new SharedArrayBuffer(4 * M * N));
-  const int8 = await medianMs(() => gemmInt8({ M, N, K, a: a8, lda: K, b: b8, ldb: N, c: c32, ldc: N }),
-    runs, 2);
+  const g8 = { M, N, K, a: a8, lda: K, b: b8, ldb: N, c: c32, ldc: N };
+  const int8 = await medianMs(() => gemmInt8(g8), runs, 2);
   const fa = allocF32(M * K), fb = allocF32(K * N), fc = allocF32(M * N);
   const f32 = await medianMs(() => gemm({ M, N, K, a: fa, lda: K, b: fb, ldb: N, c: fc, ldc: N }),
     runs, 2);

@@ -33,7 +33,9 @@ function sequentialF32(g: GemmArgs): void {
   for (let m = 0; m < g.M; m++) {
     for (let n = 0; n < g.N; n++) {
       let acc = g.accumulate ? g.c[co + m * g.ldc + n] : 0;
-      for (let k = 0; k < g.K; k++) acc = Math.fround(acc + Math.fround(opA(g, m, k) * opB(g, k, n)));
+      for (let k = 0; k < g.K; k++) {
+        acc = Math.fround(acc + Math.fround(opA(g, m, k) * opB(g, k, n)));
+      }
       g.c[co + m * g.ldc + n] = acc;
     }
   }
@@ -113,8 +115,8 @@ describe('engine/wasm encoder', () => {
     const mod = new WebAssembly.Module(bytes);
     const names = (m: WebAssembly.Module): string[] =>
       WebAssembly.Module.exports(m).map((e) => e.name).sort();
-    expect(names(mod)).to.deep.equal(['igemm_block', 'pack_cols_6', 'pack_cols_8', 'pack_rows_6',
-      'pack_rows_8', 'sgemm_block']);
+    expect(names(mod)).to.deep.equal(['igemm_block', 'pack_cols_6', 'pack_cols_8', 'pack_pairs_8',
+      'pack_rows_6', 'pack_rows_8', 'sgemm_block']);
     expect(names(kernelModule())).to.deep.equal(names(mod));
     expect(WebAssembly.Module.imports(mod)).to.deep.equal(
       [{ module: 'env', name: 'memory', kind: 'memory' }]);
@@ -175,7 +177,8 @@ describe('engine/gemm_int8 (exact)', () => {
     { M: 96, K: 864, N: 169 }, { M: 48, K: 217, N: 676, transB: true },
     { M: 25, K: 97, N: 131, transA: true, accumulate: true, pad: 2 },
     { M: 250, K: 3, N: 70, transA: true, transB: true, pad: 1 },
-    { M: 7, K: 801, N: 11, accumulate: true }, { M: 3, K: 5, N: 2 },
+    { M: 7, K: 801, N: 11, accumulate: true }, { M: 13, K: 9, N: 45, accumulate: true, pad: 3 },
+    { M: 3, K: 5, N: 2 },
   ];
   cases.forEach((c, i) => {
     it(`${caseName(c)} equals the naive loop`, () => {

@@ -21,6 +21,11 @@ interface Init {
   port: MessagePort;
 }
 
+interface Message {
+  task: Task;
+  ctl: Int32Array;
+}
+
 const init = workerData as Init;
 const kern = instantiateKernels(init.module, init.memory);
 const slot = init.index - 1;
@@ -31,7 +36,7 @@ for (;;) {
     continue;
   }
   // The main thread posts the message before ringing, so it is already queued here.
-  const msg = receiveMessageOnPort(init.port)?.message as { task: Task; ctl: Int32Array } | undefined;
+  const msg = receiveMessageOnPort(init.port)?.message as Message | undefined;
   if (msg === undefined) {
     Atomics.wait(init.bell, slot, Atomics.load(init.bell, slot), 1);
     continue;

@@ -28,7 +28,8 @@ export const Op = {
 
 /** SIMD opcodes: emitted as the 0xFD prefix followed by the LEB128 sub-opcode. */
 export const Simd = {
-  v128Load: 0x00, v128Load8x8S: 0x01, v128Load32Splat: 0x09, v128Store: 0x0b,
+  v128Load: 0x00, v128Load8x8S: 0x01, v128Load32Splat: 0x09, v128Load64Splat: 0x0a,
+  v128Store: 0x0b, i8x16Shuffle: 0x0d,
   i32x4Splat: 0x11, f32x4Splat: 0x13,
   i32x4Add: 0xae, i32x4DotI16x8S: 0xba,
   f32x4Add: 0xe4, f32x4Mul: 0xe6,
@@ -107,6 +108,15 @@ export class Code {
   v128Store(offset = 0): this { return this.simd(Simd.v128Store).memarg(4, offset); }
   /** Load one 32-bit lane and replicate it into all four lanes. */
   load32Splat(offset = 0): this { return this.simd(Simd.v128Load32Splat).memarg(2, offset); }
+  /** Load 8 bytes into both halves of a vector. */
+  load64Splat(offset = 0): this { return this.simd(Simd.v128Load64Splat).memarg(3, offset); }
+  /** i8x16.shuffle: byte i of the result = byte lanes[i] of (first ‖ second), lanes < 32. */
+  shuffle(lanes: number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError('shuffle');
+    this.simd(Simd.i8x16Shuffle);
+    this.bytes.push(...lanes);
+    return this;
+  }
   /** Load 8 int8 values, sign-extended to an i16x8 vector. */
   load8x8S(offset = 0): this { return this.simd(Simd.v128Load8x8S).memarg(3, offset); }
   /** local[i] += k (i32). */

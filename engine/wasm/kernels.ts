@@ -114,7 +114,7 @@ function sgemmKernel(s: KernelShape): FuncDef {
   });
 }
 
-/** int8 step u (one k pair): b_v = 4 columns × 2 k, sign-extended; acc += dot(splat(A pair), b_v). */
+/** int8 step u (one k pair): b_v = 4 columns × 2 k, sign-extended; acc += dot(A pair, b_v). */
 function igemmKernel(s: KernelShape): FuncDef {
   const nv = s.nr / 4;
   return blockKernel('igemm_block', s, 4 * s.mr, 2 * s.nr, (c, u, acc, bv, a) => {

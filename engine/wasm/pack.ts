@@ -9,6 +9,10 @@
  * `np` panels, each `kc` steps of W values, are written contiguously from `dst`.
  *   pack_rows_W: panel q, step k, lane i = S[k][q·W + i]   (S is kc × np·W: B, or Aᵀ)
  *   pack_cols_W: panel q, step k, lane i = S[q·W + i][k]   (S is np·W × kc: A, or Bᵀ)
+ *   pack_pairs_8: bytes, for the int8 kernel: panel q, pair k, lane j =
+ *                 (S[2k][8q + j], S[2k+1][8q + j])        (S is 2·kc × np·8 int8: B)
+ * The float packers also serve the int8 A panels: a staged int16 row holds (a[2k], a[2k+1]) as
+ * one 32-bit word per pair, so pack_cols_6 over words is exactly the int8 A layout.
  * np must be ≥ 1.
  */
 import { Code, I32, Op, type FuncDef, type ValType } from './encoder.js';
@@ -62,7 +66,28 @@ function packCols(w: number): FuncDef {
     locals: Array<ValType>(ROW0 - Q + w).fill(I32), code: c };
 }
 
+/** int8 B: interleave two staged rows of 8 bytes into 8 (b0, b1) byte pairs per k pair. */
+function packPairs8(): FuncDef {
+  const c = new Code();
+  const lanes = Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? i / 2 : 16 + (i - 1) / 2));
+  c.get(SRC).set(BASE).get(NP).set(Q);
+  c.loop(); // panels of 8 columns
+  c.get(BASE).set(S).get(KC).set(K);
+  c.block().loop(); // k pairs: rows 2k and 2k+1
+  c.get(K).op(Op.i32Eqz).brIf(1);
+  c.get(DST).get(S).load64Splat(0).get(S).get(LD).op(Op.i32Add).load64Splat(0).shuffle(lanes)
+    .v128Store(0);
+  c.get(S).get(LD).op(Op.i32Add).get(LD).op(Op.i32Add).set(S);
+  c.addTo(DST, 16).addTo(K, -1).br(0);
+  c.end().end();
+  c.addTo(BASE, 8);
+  c.get(Q).i32(1).op(Op.i32Sub).tee(Q).brIf(0);
+  c.end();
+  return { name: 'pack_pairs_8', params: Array<ValType>(5).fill(I32), results: [],
+    locals: Array<ValType>(ROW0 - Q).fill(I32), code: c };
+}
+
 /** The four packers the float driver uses: rows/cols × A (width mr) / B (width nr). */
 export function packKernels(mr: number, nr: number): FuncDef[] {
-  return [packRows(mr), packCols(mr), packRows(nr), packCols(nr)];
+  return [packRows(mr), packCols(mr), packRows(nr), packCols(nr), packPairs8()];
 }

@@ -48,6 +48,8 @@ export interface Kernels {
   packACols: Packer;
   packBRows: Packer;
   packBCols: Packer;
+  /** int8 B panels of 8 columns from staged int8 rows (k pairs interleaved). */
+  packB8Pairs: Packer;
 }
 
 let simd: boolean | null = null;
@@ -84,7 +86,8 @@ export function kernelModule(): WebAssembly.Module {
 }
 
 /** Instantiate the kernels over a given shared memory (used by the workers). */
-export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
+export function instantiateKernels(module: WebAssembly.Module,
+  memory: WebAssembly.Memory): Kernels {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const ex = inst.exports as Record<string, unknown>;
   const mr = SGEMM_SHAPE.mr, nr = SGEMM_SHAPE.nr;
@@ -92,15 +95,17 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
     memory, sgemmBlock: ex.sgemm_block as BlockKernel, igemmBlock: ex.igemm_block as BlockKernel,
     packARows: ex[`pack_rows_${mr}`] as Packer, packACols: ex[`pack_cols_${mr}`] as Packer,
     packBRows: ex[`pack_rows_${nr}`] as Packer, packBCols: ex[`pack_cols_${nr}`] as Packer,
+    packB8Pairs: ex.pack_pairs_8 as Packer,
   };
 }
 
 /** The main thread's shared memory, grown so that `threads` regions fit. */
 export function sharedMemory(threads = 1): WebAssembly.Memory {
   const pages = (threads * REGION_BYTES) / PAGE;
-  if (pages > MEMORY_MAX_PAGES) throw new RangeError(`too many threads for wasm memory: ${threads}`);
+  if (pages > MEMORY_MAX_PAGES) throw new RangeError(`too many threads for the memory: ${threads}`);
   if (mainMemory === null) {
-    mainMemory = new WebAssembly.Memory({ initial: pages, maximum: MEMORY_MAX_PAGES, shared: true });
+    mainMemory = new WebAssembly.Memory({ initial: pages, maximum: MEMORY_MAX_PAGES,
+      shared: true });
   } else {
     const have = mainMemory.buffer.byteLength / PAGE;
     if (have < pages) mainMemory.grow(pages - have);

@@ -3,7 +3,7 @@
  * scratch region and runs the SIMD block kernel (`kernels.ts`, sgemm_block).
  *
  * Shape legend: C[M×N] (+)= op(A)[M×K] · op(B)[K×N] (index rules in engine/gemm.ts).
- *   job       a block of C: rows [m0, m0+mJob) × columns [n0, n0+nJob); jobs never share a C element
+ *   job       a block of C, rows [m0, m0+mJob) × columns [n0, n0+nJob); jobs never overlap
  *   kc ≤ KC   depth of one packed block; mcb ≤ MC rows of A packed at a time
  *   MR×NR     the kernel's register tile; edge panels are zero-padded (extra rows/columns of the
  *             C block are computed and discarded), K is never padded
