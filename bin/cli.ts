@@ -41,7 +41,12 @@ export function helpText(cmd: Command): string {
 export function parseCommandArgs(cmd: Command, argv: string[]) {
   const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean' } };
   for (const [name, spec] of Object.entries(cmd.options)) {
-    options[name] = { type: spec.type, multiple: spec.multiple, short: spec.short, default: spec.default };
+    // parseArgs rejects keys that are present but undefined: copy only the defined ones.
+    const o: Record<string, unknown> = { type: spec.type };
+    if (spec.multiple !== undefined) o.multiple = spec.multiple;
+    if (spec.short !== undefined) o.short = spec.short;
+    if (spec.default !== undefined) o.default = spec.default;
+    options[name] = o as (typeof options)[string];
   }
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });

@@ -33,16 +33,14 @@ export const cocoevalCommand: Command = {
   name: 'cocoeval',
   summary: 'COCO bbox mAP of a results file, identical to pycocotools',
   usage: '--gt instances.json --dt results.json [--json out.json] [--class-agnostic]',
-  // Every key is spelled out (short, multiple, default): bin/cli.ts hands them to parseArgs,
-  // which rejects keys present with the value undefined.
   options: {
-    gt: { type: 'string', short: 'g', multiple: false, default: '',
+    gt: { type: 'string', short: 'g',
       help: 'FILE  ground truth, COCO instances JSON' },
-    dt: { type: 'string', short: 'd', multiple: false, default: '',
+    dt: { type: 'string', short: 'd',
       help: 'FILE  detections, COCO results JSON list' },
-    json: { type: 'string', short: 'j', multiple: false, default: '',
+    json: { type: 'string', short: 'j',
       help: 'FILE  also write stats and per-category AP/AR as JSON' },
-    'class-agnostic': { type: 'boolean', short: 'a', multiple: false, default: false,
+    'class-agnostic': { type: 'boolean', short: 'a',
       help: 'pool categories (pycocotools useCats = 0)' },
   },
   run(opts) {
