@@ -46,7 +46,7 @@ export function parseCommandArgs(cmd: Command, argv: string[]) {
     if (spec.multiple !== undefined) o.multiple = spec.multiple;
     if (spec.short !== undefined) o.short = spec.short;
     if (spec.default !== undefined) o.default = spec.default;
-    options[name] = o as (typeof options)[string];
+    options[name] = o as unknown as (typeof options)[string];
   }
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
