@@ -9,8 +9,9 @@ import { gemm } from '../engine/gemm.js';
 import { gemmInt8 } from '../engine/gemm_int8.js';
 import { UserError } from '../engine/errors.js';
 import {
-  getThreads, lastTaskJobs, setThreads, shutdownPool, workerCount,
+  getThreads, lastTaskJobs, runTask, setThreads, shutdownPool, workerCount,
 } from '../engine/threads/pool.js';
+import { planJobs } from '../engine/wasm/sgemm.js';
 import { caseName, makeF32, makeI8, type Case } from './gemm_cases.js';
 
 const poolUrl = new URL('../engine/threads/pool.js', import.meta.url).href;
@@ -80,6 +81,20 @@ describe('engine/threads pool', () => {
       gemmInt8(two);
     });
     expect(Buffer.from(two.c.buffer).equals(Buffer.from(one.c.buffer))).to.equal(true);
+  });
+
+  it('a job that throws (on any thread) fails the task with its message; the pool still works', () => {
+    setThreads(2);
+    const g = makeF32({ M: 96, K: 64, N: 600 }, 4);
+    const broken = { ...g, a: null as unknown as Float32Array };
+    const plan = planJobs(96, 600, 2);
+    expect(plan.mJobs * plan.nJobs).to.be.greaterThan(1);
+    expect(() => runTask({ kind: 'sgemm', g: broken, plan })).to.throw(/parallel job failed/);
+    const one = makeF32({ M: 96, K: 64, N: 600 }, 4);
+    setThreads(1);
+    gemm(one);
+    runWithWorker(() => gemm(g));
+    expect(Array.from(g.c)).to.deep.equal(Array.from(one.c));
   });
 
   it('setThreads rejects bad counts with a UserError', () => {
