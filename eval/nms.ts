@@ -9,8 +9,8 @@
  * (strictly greater; the float32 IoU is compared with the threshold as a float64, as the C++
  * kernel's double parameter does).
  * Tie rule (torch's sort is not stable; ours is explicit): equal scores are visited in increasing
- * index order. Class-aware NMS (`batchedNms`) runs this per class — boxes of different classes never
- * suppress each other — and returns all kept indices by decreasing score, ties by index.
+ * index order. Class-aware NMS (`batchedNms`) runs this per class — boxes of different classes
+ * never suppress each other — and returns all kept indices by decreasing score, ties by index.
  */
 
 const f32 = Math.fround;

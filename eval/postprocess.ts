@@ -19,7 +19,7 @@ import { batchedNms, nms } from './nms.js';
 
 const f32 = Math.fround;
 
-/** One detection in network-input pixels; the official row is [x1, y1, x2, y2, obj, clsConf, cls]. */
+/** One detection in network-input pixels; official row [x1, y1, x2, y2, obj, clsConf, cls]. */
 export interface Detection {
   readonly xyxy: readonly [number, number, number, number];
   readonly obj: number;
@@ -76,17 +76,22 @@ export function postprocessImage(
     scores[i] = d.score;
     classes[i] = d.cls;
   });
-  const keep = classAgnostic ? nms(boxes, scores, nmsThre) : batchedNms(boxes, scores, classes, nmsThre);
+  const keep = classAgnostic
+    ? nms(boxes, scores, nmsThre)
+    : batchedNms(boxes, scores, classes, nmsThre);
   return keep.map((i) => cands[i]);
 }
 
 /** `postprocessImage` for every image of a [B, A, 5 + C] tensor. */
 export function postprocess(prediction: Tensor, opts: PostprocessOptions): Detection[][] {
   const [B, A, D] = prediction.shape;
-  if (prediction.rank !== 3 || D < 6) throw new ShapeError('postprocess', 'want [B, A, 5 + C]', [prediction.shape]);
+  if (prediction.rank !== 3 || D < 6) {
+    throw new ShapeError('postprocess', 'want [B, A, 5 + C]', [prediction.shape]);
+  }
   const out: Detection[][] = [];
   for (let b = 0; b < B; b++) {
-    out.push(postprocessImage(prediction.data.subarray(b * A * D, (b + 1) * A * D), A, D - 5, opts));
+    const slice = prediction.data.subarray(b * A * D, (b + 1) * A * D);
+    out.push(postprocessImage(slice, A, D - 5, opts));
   }
   return out;
 }
@@ -113,7 +118,8 @@ export function toCocoResults(
     const [x1, y1, x2, y2] = d.xyxy.map((v) => f32(v / r));
     const categoryId = classIds[d.cls];
     if (categoryId === undefined) {
-      throw new ShapeError('toCocoResults', `class ${d.cls} has no category id`, [[classIds.length]]);
+      const msg = `class ${d.cls} has no category id`;
+      throw new ShapeError('toCocoResults', msg, [[classIds.length]]);
     }
     return {
       image_id: imageId,

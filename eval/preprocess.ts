@@ -33,7 +33,8 @@ export function letterbox(img: Image8, H = 416, W = H): Letterboxed {
   const rw = Math.trunc(img.width * ratio);
   const rh = Math.trunc(img.height * ratio);
   if (rw <= 0 || rh <= 0) {
-    throw new UserError(`letterbox: image ${img.width}×${img.height} shrinks to nothing at ${W}×${H}`);
+    const what = `${img.width}×${img.height}`;
+    throw new UserError(`letterbox: image ${what} shrinks to nothing at ${W}×${H}`);
   }
   const small = resizeLinear(img, rw, rh);
   const chw = new Float32Array(3 * H * W).fill(PAD_VALUE);
@@ -60,4 +61,17 @@ export function batchTensor(items: readonly Letterboxed[]): Tensor {
     t.data.set(it.chw, b * 3 * H * W);
   });
   return t;
+}
+
+/**
+ * The COCO-evaluation input path of the official evaluator: `COCODataset.load_resized_img` first
+ * resizes by r = min(H/h, W/w) to (int(w·r), int(h·r)), then `ValTransform` letterboxes that
+ * again — the identity except when int() truncation left a side one pixel short (then it
+ * upsamples by e.g. 416/415). `ratio` stays the one of the original size (what the evaluator
+ * divides boxes by).
+ */
+export function letterboxCocoEval(img: Image8, H = 416, W = H): Letterboxed {
+  const r = Math.min(H / img.height, W / img.width);
+  const first = resizeLinear(img, Math.trunc(img.width * r), Math.trunc(img.height * r));
+  return { ...letterbox(first, H, W), ratio: r };
 }

@@ -18,7 +18,8 @@ export class BaseConv extends Module {
 
   constructor(cin: number, cout: number, k: number, stride: number, rng: Rng) {
     super();
-    this.conv = this.addModule('conv', new Conv2d({ cin, cout, k, stride, padding: (k - 1) / 2 }, rng));
+    const padding = (k - 1) / 2;
+    this.conv = this.addModule('conv', new Conv2d({ cin, cout, k, stride, padding }, rng));
     this.bn = this.addModule('bn', new BatchNorm2d(cout));
   }
 
@@ -60,7 +61,8 @@ export class CSPLayer extends Module {
     this.conv1 = this.addModule('conv1', new BaseConv(cin, hidden, 1, 1, rng));
     this.conv2 = this.addModule('conv2', new BaseConv(cin, hidden, 1, 1, rng));
     this.conv3 = this.addModule('conv3', new BaseConv(2 * hidden, cout, 1, 1, rng));
-    const blocks = Array.from({ length: n }, () => new Bottleneck(hidden, hidden, shortcut, rng, 1.0));
+    const blocks = Array.from({ length: n },
+      () => new Bottleneck(hidden, hidden, shortcut, rng, 1.0));
     this.m = this.addModule('m', new Sequential(blocks));
   }
 
@@ -82,14 +84,16 @@ export class SPPBottleneck extends Module {
     const hidden = Math.trunc(cin / 2);
     this.kernels = kernels;
     this.conv1 = this.addModule('conv1', new BaseConv(cin, hidden, 1, 1, rng));
-    this.conv2 = this.addModule('conv2', new BaseConv(hidden * (kernels.length + 1), cout, 1, 1, rng));
+    const cat = hidden * (kernels.length + 1);
+    this.conv2 = this.addModule('conv2', new BaseConv(cat, cout, 1, 1, rng));
   }
 
   forward(x: Tensor): Tensor {
     const y = this.conv1.call(x);
     // Stride-1 max-pools with padding k/2 (−∞) keep the size: the official nn.ModuleList `m`.
     const pools = this.kernels.map((k) =>
-      withScope(`pool${k}`, () => maxPool2d(y, { kernel: k, stride: 1, padding: Math.trunc(k / 2) })));
+      withScope(`pool${k}`,
+        () => maxPool2d(y, { kernel: k, stride: 1, padding: Math.trunc(k / 2) })));
     return this.conv2.call(concat([y, ...pools], 1));
   }
 }

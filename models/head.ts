@@ -10,7 +10,8 @@
  * (models/head_decode.ts) → [B, A, 5 + C]. Training returns the raw levels (the loss builds its
  * own outputs, models/loss/train_outputs.ts).
  * Registration order (= state-dict order) is the official one: cls_convs, reg_convs, cls_preds,
- * reg_preds, obj_preds, stems. Prediction biases for cls and obj start at −log((1 − p)/p), p = 0.01.
+ * reg_preds, obj_preds, stems. Prediction biases for cls and obj start at −log((1 − p)/p),
+ * p = 0.01.
  */
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';

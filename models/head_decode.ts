@@ -3,11 +3,12 @@
  * per-level eval concatenations [B, 5 + C, h, w] = (reg, σ(obj), σ(cls)) → [B, A, 5 + C] =
  * (cx, cy, w, h, σ(obj), σ(cls_0 … cls_{C−1})).
  *
- * Legend: B batch, C classes, level k of h×w cells with stride s, A = Σ_k h·w; anchor index within a
- * level = row·w + col, levels in stride order (8, 16, 32).
- *   cx = (t_x + col)·s,  cy = (t_y + row)·s,  w = exp(t_w)·s,  h = exp(t_h)·s  (cell corner, no +0.5)
- * Rounded like the official float32 code: (t + col) then ·s; exp then ·s. Plain FP32 post-processing
- * (not on the autograd tape, not quantized).
+ * Legend: B batch, C classes, level k of h×w cells with stride s, A = Σ_k h·w; anchor index
+ * within a level = row·w + col, levels in stride order (8, 16, 32).
+ *   cx = (t_x + col)·s,  cy = (t_y + row)·s,  w = exp(t_w)·s,  h = exp(t_h)·s
+ *   (the cell corner, no +0.5).
+ * Rounded like the official float32 code: (t + col) then ·s; exp then ·s. Plain FP32
+ * post-processing (not on the autograd tape, not quantized).
  */
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
@@ -23,7 +24,9 @@ export interface RawLevel {
 }
 
 /** Decodes per-level eval concatenations [B, 5 + C, h, w] into [B, A, 5 + C]. */
-export function decodeCats(cats: readonly Tensor[], strides: readonly number[] = [8, 16, 32]): Tensor {
+export function decodeCats(
+  cats: readonly Tensor[], strides: readonly number[] = [8, 16, 32],
+): Tensor {
   if (cats.length !== strides.length || cats.length === 0) {
     throw new ShapeError('decode', `${cats.length} levels for ${strides.length} strides`, []);
   }
@@ -78,12 +81,16 @@ export function evalCat({ reg, obj, cls }: RawLevel): Tensor {
     const o = b * (5 + C) * hw;
     out.data.set(reg.data.subarray(b * 4 * hw, (b + 1) * 4 * hw), o);
     for (let i = 0; i < hw; i++) out.data[o + 4 * hw + i] = sigmoidValue(obj.data[b * hw + i]);
-    for (let i = 0; i < C * hw; i++) out.data[o + 5 * hw + i] = sigmoidValue(cls.data[b * C * hw + i]);
+    for (let i = 0; i < C * hw; i++) {
+      out.data[o + 5 * hw + i] = sigmoidValue(cls.data[b * C * hw + i]);
+    }
   }
   return out;
 }
 
 /** Decodes raw head levels: `decodeCats` of their eval concatenations. */
-export function decodeOutputs(levels: readonly RawLevel[], strides: readonly number[] = [8, 16, 32]): Tensor {
+export function decodeOutputs(
+  levels: readonly RawLevel[], strides: readonly number[] = [8, 16, 32],
+): Tensor {
   return decodeCats(levels.map(evalCat), strides);
 }

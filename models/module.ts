@@ -193,7 +193,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       if (v === undefined) continue;
       const shape = v instanceof Counter ? [] : v.shape;
       const ok = sameShape(e.shape, shape) && e.data.length === sizeOf(shape);
-      if (!ok) wrongShape.push(`${k}: checkpoint [${e.shape.join(', ')}] vs model [${shape.join(', ')}]`);
+      if (!ok) {
+        wrongShape.push(`${k}: checkpoint [${e.shape.join(', ')}] vs model [${shape.join(', ')}]`);
+      }
     }
     const report = { missing, unexpected, wrongShape };
     if (strict && (missing.length || unexpected.length || wrongShape.length)) {
@@ -260,8 +262,10 @@ function join(prefix: string, name: string): string {
 
 /** A one-line listing of a load report, names abbreviated after 8 per kind. */
 export function formatReport(r: LoadReport): string {
-  const list = (label: string, xs: string[]) =>
-    xs.length === 0 ? [] : [`${label} (${xs.length}): ${xs.slice(0, 8).join(', ')}${xs.length > 8 ? ', …' : ''}`];
+  const list = (label: string, xs: string[]) => {
+    const more = xs.length > 8 ? ', …' : '';
+    return xs.length === 0 ? [] : [`${label} (${xs.length}): ${xs.slice(0, 8).join(', ')}${more}`];
+  };
   return [...list('missing', r.missing), ...list('unexpected', r.unexpected),
     ...list('wrong shape', r.wrongShape)].join('; ');
 }

@@ -36,7 +36,9 @@ export class YOLOPAFPN extends Module<[Tensor], PafpnOutputs> {
   readonly bu_conv1: BaseConv;
   readonly C3_n4: CSPLayer;
 
-  constructor(depth: number, width: number, rng: Rng, inChannels: readonly number[] = [256, 512, 1024]) {
+  constructor(
+    depth: number, width: number, rng: Rng, inChannels: readonly number[] = [256, 512, 1024],
+  ) {
     super();
     const [c2, c1, c0] = inChannels.map((c) => Math.trunc(c * width));
     const n = roundHalfEven(3 * depth);

@@ -31,7 +31,9 @@ const f32 = Math.fround;
 const detScore = (r: number[]) => f32(r[4] * r[5]);
 
 interface PostManifest {
-  settings: { image_hw: [number, number][]; image_ids: number[]; test_conf: number; nmsthre: number };
+  settings: {
+    image_hw: [number, number][]; image_ids: number[]; test_conf: number; nmsthre: number;
+  };
 }
 
 describe('eval/postprocess vs the official postprocess (synthetic, many boxes)', () => {
@@ -42,7 +44,7 @@ describe('eval/postprocess vs the official postprocess (synthetic, many boxes)',
   const dets = postprocess(pred, opts);
 
   for (const k of [0, 1, 2]) {
-    it(`image ${k}: detections identical (class-aware NMS 0.65, conf 0.01 kept with ≥ in float32)`, () => {
+    it(`image ${k}: detections identical (class-aware NMS 0.65, conf 0.01 kept, ≥ in f32)`, () => {
       const ref = fixtureF32('yolox_tiny', 'postprocess', `image${k}.detections.npy`);
       const ours = detectionRows(dets[k]);
       expect(ours.length).to.equal(ref.length);
@@ -54,7 +56,8 @@ describe('eval/postprocess vs the official postprocess (synthetic, many boxes)',
   it('COCO results (÷ f32(r), xywh, category ids) identical to convert_to_coco_format', () => {
     const results = dets.flatMap((d, k) => {
       const [h, w] = man.settings.image_hw[k];
-      return toCocoResults(d, man.settings.image_ids[k], Math.min(416 / h, 416 / w), COCO_CATEGORY_IDS);
+      const r = Math.min(416 / h, 416 / w);
+      return toCocoResults(d, man.settings.image_ids[k], r, COCO_CATEGORY_IDS);
     });
     const bbox = fixtureF32('yolox_tiny', 'postprocess', 'coco_bbox.npy');
     const score = fixtureF32('yolox_tiny', 'postprocess', 'coco_score.npy');
@@ -67,7 +70,8 @@ describe('eval/postprocess vs the official postprocess (synthetic, many boxes)',
       [img[i], cat[i], ...bbox.subarray(4 * i, 4 * i + 4), s]));
     expect(tieGroups(ours, 7, (r) => r[6])).to.deep.equal(tieGroups(ref, 7, (r) => r[6]));
     // The official json stores the same values as Python floats (float32 widened).
-    const json = fixtureJson<{ bbox: number[]; score: number }[]>('yolox_tiny', 'postprocess', 'coco_results.json');
+    const json = fixtureJson<{ bbox: number[]; score: number }[]>(
+      'yolox_tiny', 'postprocess', 'coco_results.json');
     expect(json.length).to.equal(results.length);
   });
 });
@@ -76,7 +80,8 @@ describe('eval/decode + postprocess on the network outputs (eval_416)', () => {
   const level = (k: number) => {
     const t = (n: string) => {
       const npy = fixtureNpy('yolox_tiny', 'eval_416', `head.${n}_preds.${k}.npy`);
-      return new Tensor(fixtureF32('yolox_tiny', 'eval_416', `head.${n}_preds.${k}.npy`), npy.shape);
+      const file = `head.${n}_preds.${k}.npy`;
+      return new Tensor(fixtureF32('yolox_tiny', 'eval_416', file), npy.shape);
     };
     return { reg: t('reg'), obj: t('obj'), cls: t('cls') };
   };
@@ -99,8 +104,9 @@ describe('eval/decode + postprocess on the network outputs (eval_416)', () => {
     expect(num / den).to.be.at.most(1e-6);
   });
 
-  it('conf 0.01 keeps nothing; the low-conf variant keeps the same 101 detections and COCO rows', () => {
-    const man = fixtureJson<{ settings: { low_conf: number; ratio: number } }>('yolox_tiny', 'eval_416', 'manifest.json');
+  it('conf 0.01 keeps nothing; low conf keeps the same 101 detections and COCO rows', () => {
+    type Man = { settings: { low_conf: number; ratio: number } };
+    const man = fixtureJson<Man>('yolox_tiny', 'eval_416', 'manifest.json');
     const pred = new Tensor(fixtureF32('yolox_tiny', 'eval_416', 'head.output.npy'), [1, 3549, 85]);
     expect(postprocess(pred, { confThre: 0.01, nmsThre: 0.65 })[0]).to.have.length(0);
     const dets = postprocess(pred, { confThre: man.settings.low_conf, nmsThre: 0.65 })[0];
@@ -111,9 +117,11 @@ describe('eval/decode + postprocess on the network outputs (eval_416)', () => {
     const coco = toCocoResults(dets, 1, man.settings.ratio, COCO_CATEGORY_IDS);
     const bbox = fixtureF32('yolox_tiny', 'eval_416', 'postprocess_low_conf.coco_bbox.npy');
     const score = fixtureF32('yolox_tiny', 'eval_416', 'postprocess_low_conf.coco_score.npy');
-    const cat = npyToNumbers(fixtureNpy('yolox_tiny', 'eval_416', 'postprocess_low_conf.coco_category_id.npy').data);
+    const catFile = 'postprocess_low_conf.coco_category_id.npy';
+    const cat = npyToNumbers(fixtureNpy('yolox_tiny', 'eval_416', catFile).data);
     const oursRows = coco.flatMap((r) => [r.category_id, ...r.bbox, r.score]);
-    const refRows = Array.from(score, (s, i) => [cat[i], ...bbox.subarray(4 * i, 4 * i + 4), s]).flat();
+    const refRows = Array.from(score, (s, i) => [cat[i], ...bbox.subarray(4 * i, 4 * i + 4), s])
+      .flat();
     expect(tieGroups(oursRows, 6, (r) => r[5])).to.deep.equal(tieGroups(refRows, 6, (r) => r[5]));
   });
 });

@@ -9,7 +9,7 @@ import { applyOrientation, exifOrientation } from '../eval/image/exif.js';
 import { encodePng } from '../eval/image/png.js';
 import { resizeLinear } from '../eval/image/resize.js';
 import type { Image8 } from '../eval/image/image8.js';
-import { letterbox } from '../eval/preprocess.js';
+import { letterbox, letterboxCocoEval } from '../eval/preprocess.js';
 import { UserError } from '../engine/errors.js';
 import { Rng } from '../engine/rng.js';
 import { fixtureF32, fixturePath } from './fixtures.js';
@@ -35,7 +35,7 @@ describe('eval/preprocess letterbox (official preproc, legacy=False)', () => {
     expect(differing).to.equal(0);
   });
 
-  it('jpeg-js decode of dog.jpg vs OpenCV (libjpeg-turbo): measured max 34, mean 0.908 levels', () => {
+  it('jpeg-js decode of dog.jpg vs OpenCV (libjpeg-turbo): measured max 34, mean 0.908', () => {
     // Different IDCT and chroma upsampling: not bit-exact. Bounds = measured values + small margin
     // (max 34 → 36, mean 0.908 → 0.95) so a regression in the decoder path fails.
     const cv = readImage(fixturePath('yolox_tiny', 'eval_416', 'image_decoded_opencv.png'));
@@ -62,7 +62,7 @@ describe('eval/preprocess letterbox (official preproc, legacy=False)', () => {
     expect(lsum / ref.length).to.be.below(0.55);
   });
 
-  it('int() truncation: 46×10 at 416 resizes to 415 wide (reference §2.1), pad 114 right/bottom', () => {
+  it('int() truncation: 46×10 at 416 → 415 wide (reference §2.1), pad 114 right/bottom', () => {
     const src = img(46, 10, new Array(46 * 10 * 3).fill(7));
     const lb = letterbox(src, 416);
     expect(lb.resizedW).to.equal(415);
@@ -72,6 +72,20 @@ describe('eval/preprocess letterbox (official preproc, legacy=False)', () => {
     expect(lb.chw[414]).to.equal(7);
     expect(lb.chw[415]).to.equal(114); // last column is padding
     expect(lb.chw[2 * plane + 415 * 416]).to.equal(114); // bottom rows padding
+  });
+
+  it('COCO-eval path (resize, then letterbox again): dog identical; 46×10 re-stretched to 416', () => {
+    // reference §2.1 "COCO evaluation path detail": load_resized_img then ValTransform. For dog
+    // the second resize is the identity (fixture setting coco_eval_path_input_identical); for a
+    // 46-wide image the first resize truncates to 415 and the second upsamples by 416/415.
+    const decoded = readImage(fixturePath('yolox_tiny', 'eval_416', 'image_decoded_opencv.png'));
+    const ref = fixtureF32('yolox_tiny', 'eval_416', 'input.npy');
+    const lb = letterboxCocoEval(decoded, 416);
+    expect(lb.ratio).to.equal(0.5416666666666666);
+    expect(lb.chw.every((v, i) => v === ref[i])).to.equal(true);
+    const thin = letterboxCocoEval(img(46, 10, new Array(46 * 10 * 3).fill(9)), 416);
+    expect([thin.resizedW, thin.resizedH]).to.deep.equal([416, 90]);
+    expect(thin.ratio).to.equal(416 / 46);
   });
 
   it('BGR order: an RGB pixel (10, 20, 30) becomes channels (30, 20, 10)', () => {
@@ -84,7 +98,8 @@ describe('eval/preprocess letterbox (official preproc, legacy=False)', () => {
 describe('eval/image/resize (OpenCV INTER_LINEAR fixed point)', () => {
   it('hand-computed 2×1 → 4×1: [0, 255] → [0, 64, 191, 255]', () => {
     // x=1: fx=0.25, weights 1536/512: T=130560, ((T>>4)·2048>>16)=255, (255+2)>>2 = 64, etc.
-    expect(Array.from(resizeLinear(img(2, 1, [0, 255]), 4, 1).data)).to.deep.equal([0, 64, 191, 255]);
+    const out = resizeLinear(img(2, 1, [0, 255]), 4, 1);
+    expect(Array.from(out.data)).to.deep.equal([0, 64, 191, 255]);
   });
 
   it('equal size copies; exact 2× shrink is a rounded 2×2 mean (OpenCV INTER_AREA switch)', () => {
@@ -124,7 +139,7 @@ describe('eval/image/resize (OpenCV INTER_LINEAR fixed point)', () => {
 });
 
 describe('eval/image decoding', () => {
-  it('RGBA PNG (fixtures/images/demo.png): alpha dropped, RGB kept (cv2.imread IMREAD_COLOR)', () => {
+  it('RGBA PNG (images/demo.png): alpha dropped, RGB kept (cv2.imread IMREAD_COLOR)', () => {
     const file = fixturePath('images', 'demo.png');
     const raw = PNG.sync.read(fs.readFileSync(file));
     const dec = readImage(file);
@@ -138,7 +153,8 @@ describe('eval/image decoding', () => {
     const g = new PNG({ width: 3, height: 2, colorType: 0 });
     [0, 50, 100, 150, 200, 255].forEach((v, p) => g.data.set([v, v, v, 255], 4 * p));
     const dec = decodeImage(new Uint8Array(PNG.sync.write(g, { colorType: 0 })));
-    expect(Array.from(dec.data)).to.deep.equal([0, 50, 100, 150, 200, 255].flatMap((v) => [v, v, v]));
+    const grey = [0, 50, 100, 150, 200, 255];
+    expect(Array.from(dec.data)).to.deep.equal(grey.flatMap((v) => [v, v, v]));
     const rgb = img(2, 2, [1, 2, 3, 4, 5, 6, 7, 8, 9, 250, 251, 252]);
     expect(Array.from(decodeImage(encodePng(rgb)).data)).to.deep.equal(Array.from(rgb.data));
   });

@@ -3,10 +3,10 @@
  * gives the official YOLOX code: always 3 channels, grey replicated, alpha dropped (never
  * composited), 16-bit samples reduced to their high byte, JPEG EXIF orientation applied.
  *
- * JPEG: jpeg-js. Its IDCT and chroma upsampling differ from libjpeg-turbo's, so pixels can differ by
- * a few levels (measured on dog.jpg in spec/preprocess.spec.ts). PNG: pngjs (lossless, so identical
- * to OpenCV except one corner: a tRNS "transparent colour" pixel, whose RGB pngjs zeroes while
- * OpenCV keeps it).
+ * JPEG: jpeg-js. Its IDCT and chroma upsampling differ from libjpeg-turbo's, so pixels can differ
+ * by a few levels (measured on dog.jpg in spec/preprocess.spec.ts). PNG: pngjs (lossless, so
+ * identical to OpenCV except one corner: a tRNS "transparent colour" pixel, whose RGB pngjs
+ * zeroes while OpenCV keeps it).
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -60,7 +60,9 @@ export function decodePng(bytes: Uint8Array, where = 'png'): Image8 {
     throw new UserError(`${where}: cannot decode PNG (${(e as Error).message.split('\n')[0]})`);
   }
   const { width: W, height: H } = png;
-  if (W <= 0 || H <= 0 || W * H > MAX_PIXELS) throw new UserError(`${where}: bad PNG size ${W}×${H}`);
+  if (W <= 0 || H <= 0 || W * H > MAX_PIXELS) {
+    throw new UserError(`${where}: bad PNG size ${W}×${H}`);
+  }
   const shift = png.depth === 16 ? 8 : 0;
   // Sub-8-bit grey stays 0..2^d−1 with skipRescale; libpng's expand_gray_1_2_4_to_8 multiplies by
   // 255/(2^d − 1) (exactly 255, 85, 17). Palette images are already 8-bit colours.

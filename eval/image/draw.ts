@@ -16,7 +16,9 @@ function setPixel(img: Image8, x: number, y: number, c: Rgb): void {
 }
 
 /** Fills the integer rectangle [x0, x1) × [y0, y1), clipped. */
-export function fillRect(img: Image8, x0: number, y0: number, x1: number, y1: number, c: Rgb): void {
+export function fillRect(
+  img: Image8, x0: number, y0: number, x1: number, y1: number, c: Rgb,
+): void {
   const xa = Math.max(0, x0), xb = Math.min(img.width, x1);
   const ya = Math.max(0, y0), yb = Math.min(img.height, y1);
   for (let y = ya; y < yb; y++) for (let x = xa; x < xb; x++) setPixel(img, x, y, c);
@@ -44,7 +46,8 @@ export function drawText(img: Image8, x: number, y: number, text: string, c: Rgb
     for (let r = 0; r < GLYPH_H; r++) {
       for (let b = 0; b < GLYPH_W; b++) {
         if ((rows[r] >> (GLYPH_W - 1 - b)) & 1) {
-          fillRect(img, ox + b * scale, y + r * scale, ox + (b + 1) * scale, y + (r + 1) * scale, c);
+          const px = ox + b * scale, py = y + r * scale;
+          fillRect(img, px, py, px + scale, py + scale, c);
         }
       }
     }

@@ -59,7 +59,8 @@ function halve(img: Image8): Image8 {
       const p = 2 * y * row + 2 * x * C;
       const q = (y * w + x) * C;
       for (let c = 0; c < C; c++) {
-        const s = img.data[p + c] + img.data[p + C + c] + img.data[p + row + c] + img.data[p + row + C + c];
+        const s = img.data[p + c] + img.data[p + C + c]
+          + img.data[p + row + c] + img.data[p + row + C + c];
         out[q + c] = (s + 2) >> 2;
       }
     }
