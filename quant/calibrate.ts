@@ -24,7 +24,9 @@ export function setQuantState(g: Graph, state: { observer: boolean; fakeQuant: b
  * Calibrates `g` on `batches` (each one forward, in order), then leaves it in eval state.
  * `onBatch` is told after each forward (progress).
  */
-export function calibrate(g: Graph, batches: Iterable<Tensor>, onBatch?: (i: number) => void): void {
+export function calibrate(
+  g: Graph, batches: Iterable<Tensor>, onBatch?: (i: number) => void,
+): void {
   setQuantState(g, { observer: true, fakeQuant: false });
   let i = 0;
   noGrad(() => {
@@ -72,7 +74,8 @@ export function formatReportTable(rows: readonly QuantizerReport[]): string {
   const head = `${'quantizer'.padEnd(w)}  kind    pos  zp    SQNR dB`;
   const lines = rows.map((r) => {
     const sq = r.sqnrDb === null ? 'n/a' : r.sqnrDb === Infinity ? 'exact' : r.sqnrDb.toFixed(1);
-    return `${r.name.padEnd(w)}  ${r.kind.padEnd(6)} ${String(r.pos).padStart(4)}  ${String(r.zeroPoint).padStart(4)}  ${sq.padStart(8)}`;
+    const pos = String(r.pos).padStart(4), zp = String(r.zeroPoint).padStart(4);
+    return `${r.name.padEnd(w)}  ${r.kind.padEnd(6)} ${pos}  ${zp}  ${sq.padStart(8)}`;
   });
   return [head, ...lines].join('\n');
 }

@@ -10,7 +10,7 @@
  *
  * Backward (the straight-through estimator, an explicit named variant):
  *   'identity' (Quark's ScaledFakeQuantizeFunction): dL/dx = dL/dy everywhere, saturated too;
- *   'clipped'  (PyTorch's derivatives.yaml):          dL/dx = dL/dy · [qmin ≤ rhe(x/s)+z ≤ qmax].
+ *   'clipped'  (PyTorch's derivatives.yaml):  dL/dx = dL/dy · [qmin ≤ rhe(x/s)+z ≤ qmax].
  * Scale and zero point receive no gradient (fixed in the Quark recipe).
  *
  * Shapes: x, y, gy, gx are flat arrays of N elements (any tensor shape).
@@ -45,8 +45,8 @@ export function rheClamped(v: number): number {
 
 /**
  * The integer code of one value: clamp(rhe(x·inv) + z, qmin, qmax), inv = float32(1/s).
- * Clamping v = x·inv to [qmin − z, qmax − z] before rounding gives the same integer (rounding is
- * monotone and the bounds are integers) and keeps |v| small for `rheClamped`.
+ * Clamping v = x·inv to [qmin − z, qmax − z] before rounding gives the same integer (rounding
+ * is monotone and the bounds are integers) and keeps |v| small for `rheClamped`.
  */
 export function quantizeValue(x: number, inv: number, p: FakeQuantParams): number {
   const lo = p.qmin - p.zeroPoint, hi = p.qmax - p.zeroPoint;
@@ -67,7 +67,9 @@ export function fakeQuantForward(x: F32, y: F32, p: FakeQuantParams): void {
 }
 
 /** gx[i] += gy[i] (identity) or gy[i]·[in range] (clipped). Accumulates. */
-export function fakeQuantBackward(x: F32, gy: F32, gx: F32, p: FakeQuantParams, ste: SteMode): void {
+export function fakeQuantBackward(
+  x: F32, gy: F32, gx: F32, p: FakeQuantParams, ste: SteMode,
+): void {
   if (ste === 'identity') {
     for (let i = 0; i < gy.length; i++) gx[i] += gy[i];
     return;

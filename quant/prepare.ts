@@ -43,7 +43,9 @@ export interface QuantForward {
 }
 
 /** Runs the graph and decodes its eval cats (FP32, outside the graph). */
-export function runYoloxGraph(g: Graph, x: Tensor, strides: readonly number[], opts: RunOptions = {}): QuantForward {
+export function runYoloxGraph(
+  g: Graph, x: Tensor, strides: readonly number[], opts: RunOptions = {},
+): QuantForward {
   const outs = runGraph(g, x, opts);
   const cats = strides.map((_, k) => outs.get(`head.out${k}.cat`)!);
   const trainCats = strides.map((_, k) => outs.get(`head.out${k}.train_cat`)!);

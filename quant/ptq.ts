@@ -2,7 +2,7 @@
  * @file Post-training quantization of YOLO-X (Quark's `ptq`, quark.md §4.1) and the quantized
  * forward used by `yoloxq ptq` and `yoloxq dump --quant`.
  *
- *   prepare (capture → name → fold → rewrite → insert) → calibrate on the batches, in order
+ *   prepare (capture → name → fold → rewrite → insert) → calibrate on the batches in order
  *   → DIR/scales.json (fixture format), DIR/ptq_report.txt (position + SQNR per quantizer),
  *     DIR/graph.txt (the quantized graph, one line a node)
  */
@@ -13,7 +13,9 @@ import { readNpy, writeFileAtomic } from '../engine/formats/files.js';
 import { npyToFloat32 } from '../engine/formats/npy.js';
 import { Tensor } from '../engine/tensor.js';
 import type { YOLOX } from '../models/yolox.js';
-import { calibrate, formatReportTable, quantizerReports, type QuantizerReport } from './calibrate.js';
+import {
+  calibrate, formatReportTable, quantizerReports, type QuantizerReport,
+} from './calibrate.js';
 import { formatGraph } from './graph/format.js';
 import type { Graph } from './graph/graph.js';
 import { prepareYolox, runYoloxGraph, type PrepareOptions } from './prepare.js';
@@ -24,7 +26,8 @@ export function readCalibBatch(file: string): Tensor {
   const a = readNpy(file);
   const s = a.shape;
   if (s.length !== 4 || s[1] !== 3 || s[2] % 32 !== 0 || s[3] % 32 !== 0 || s[0] < 1) {
-    throw new UserError(`${file}: a calibration batch must be [B, 3, H, W] with H, W multiples of 32, got [${s.join(', ')}]`);
+    const want = 'a calibration batch must be [B, 3, H, W] with H, W multiples of 32';
+    throw new UserError(`${file}: ${want}, got [${s.join(', ')}]`);
   }
   if (a.dtype !== 'float32' && a.dtype !== 'float64' && a.dtype !== 'uint8') {
     throw new UserError(`${file}: dtype ${a.dtype}; expected float32 (BGR 0..255)`);
@@ -60,7 +63,9 @@ export function writePtqOutputs(dir: string, r: PtqResult): void {
 }
 
 /** The quantized graph of `model` with the scales of `dir/scales.json` (or a scales.json path). */
-export function loadQuantizedGraph(model: YOLOX, dirOrFile: string, opts: PrepareOptions = {}): Graph {
+export function loadQuantizedGraph(
+  model: YOLOX, dirOrFile: string, opts: PrepareOptions = {},
+): Graph {
   const file = dirOrFile.endsWith('.json') ? dirOrFile : path.join(dirOrFile, 'scales.json');
   const g = prepareYolox(model, opts);
   loadScales(g, file);

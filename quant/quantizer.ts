@@ -58,6 +58,7 @@ export class FakeQuantizer {
     }
     if (!this.fakeQuantEnabled) return x;
     const { scale, zeroPoint } = this;
-    return fakeQuant(x, { scale, zeroPoint, qmin: this.spec.qmin, qmax: this.spec.qmax }, this.spec.ste);
+    const { qmin, qmax, ste } = this.spec;
+    return fakeQuant(x, { scale, zeroPoint, qmin, qmax }, ste);
   }
 }

@@ -43,7 +43,8 @@ function quantizerSites(g: Graph): { q: FakeQuantizer; op: string; node: GraphNo
   for (const n of g.nodes) {
     if (n.weightQuantizer) out.push({ q: n.weightQuantizer, op: 'conv_weight', node: n });
     if (n.biasQuantizer) out.push({ q: n.biasQuantizer, op: 'conv_bias', node: n });
-    if (n.quantizer) out.push({ q: n.quantizer, op: OP_LABEL[n.inputs[0].op] ?? n.inputs[0].op, node: n });
+    const producer = n.inputs[0]?.op;
+    if (n.quantizer) out.push({ q: n.quantizer, op: OP_LABEL[producer] ?? producer, node: n });
   }
   return out;
 }
@@ -57,11 +58,13 @@ export function scalesToJson(g: Graph): ScalesFile {
     counts.total++;
     hist[q.kind][String(q.pos)] = (hist[q.kind][String(q.pos)] ?? 0) + 1;
     quantizers[q.name] = {
-      scale: q.scale, pos: q.pos, kind: q.kind, zero_point: q.zeroPoint, op, order, shape: [...q.lastShape],
+      scale: q.scale, pos: q.pos, kind: q.kind, zero_point: q.zeroPoint, op, order,
+      shape: [...q.lastShape],
     };
   });
   for (const k of ['weight', 'bias', 'act'] as const) {
-    hist[k] = Object.fromEntries(Object.entries(hist[k]).sort((a, b) => Number(a[0]) - Number(b[0])));
+    const sorted = Object.entries(hist[k]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    hist[k] = Object.fromEntries(sorted);
   }
   return { counts, pos_histogram: hist, quantizers };
 }
@@ -70,7 +73,7 @@ export function writeScales(file: string, g: Graph): void {
   writeFileAtomic(file, JSON.stringify(scalesToJson(g), null, 1) + '\n');
 }
 
-/** Loads scales into `g`'s quantizers; every quantizer must be listed, with a power-of-two scale. */
+/** Loads scales into `g`'s quantizers; each must be listed, with a power-of-two scale. */
 export function loadScales(g: Graph, file: string): void {
   let data: ScalesFile;
   try {
@@ -83,7 +86,8 @@ export function loadScales(g: Graph, file: string): void {
   for (const q of g.quantizers()) {
     const e = data.quantizers[q.name];
     if (e === undefined) throw new UserError(`${file}: quantizer '${q.name}' is missing`);
-    if (!(e.scale > 0) || !Number.isInteger(Math.log2(e.scale)) || !Number.isInteger(e.zero_point)) {
+    const pow2 = e.scale > 0 && Number.isInteger(Math.log2(e.scale));
+    if (!pow2 || !Number.isInteger(e.zero_point)) {
       throw new UserError(`${file}: quantizer '${q.name}' has a bad scale or zero point`);
     }
     q.load(e.scale, e.zero_point);

@@ -36,11 +36,17 @@ export function makeQuantSpec(fields: Partial<QuantSpec> = {}): QuantSpec {
   const dtype = fields.dtype ?? 'int8';
   if (!(dtype in RANGES)) throw new Error(`QuantSpec: unsupported dtype '${String(dtype)}'`);
   const [qmin, qmax] = RANGES[dtype];
-  if (fields.qmin !== undefined && fields.qmin !== qmin) throw new Error(`QuantSpec: ${dtype} needs qmin ${qmin}`);
-  if (fields.qmax !== undefined && fields.qmax !== qmax) throw new Error(`QuantSpec: ${dtype} needs qmax ${qmax}`);
+  if (fields.qmin !== undefined && fields.qmin !== qmin) {
+    throw new Error(`QuantSpec: ${dtype} needs qmin ${qmin}`);
+  }
+  if (fields.qmax !== undefined && fields.qmax !== qmax) {
+    throw new Error(`QuantSpec: ${dtype} needs qmax ${qmax}`);
+  }
   const check = <T>(name: string, v: T | undefined, allowed: readonly T[]): T => {
     const value = v ?? allowed[0];
-    if (!allowed.includes(value)) throw new Error(`QuantSpec: ${name} must be one of ${allowed.join(', ')}`);
+    if (!allowed.includes(value)) {
+      throw new Error(`QuantSpec: ${name} must be one of ${allowed.join(', ')}`);
+    }
     return value;
   };
   return Object.freeze({

@@ -39,7 +39,7 @@ describe('quant/spec', () => {
 });
 
 describe('quant/fake_quant', () => {
-  it('rheClamped equals roundHalfEven on ties, their neighbours and random values (|v| ≤ 2^20)', () => {
+  it('rheClamped = roundHalfEven on ties, their neighbours and random values (|v| ≤ 2^20)', () => {
     const vs: number[] = [];
     for (let k = -300; k <= 300; k++) {
       const t = k + 0.5;
@@ -53,14 +53,16 @@ describe('quant/fake_quant', () => {
     const x = f32([0.25, 0.75, -0.25, -0.75, 1.25, 0.3, 63.5, 63.75, 100, -64, -64.25, -1000]);
     const y = new Float32Array(x.length);
     fakeQuantForward(x, y, { scale: 0.5, zeroPoint: 0, ...I8 });
-    // x/s = 0.5→0, 1.5→2, −0.5→−0 (+ z = 0 makes it +0, as in C), −1.5→−2, 2.5→2, 0.6→1, 127, 127.5→128→127, 200→127, −128, −128.5→−128
+    // x/s = 0.5→0, 1.5→2, −0.5→−0 (+ z = 0 makes it +0, as in C), −1.5→−2, 2.5→2, 0.6→1, 127,
+    // 127.5→128→127, 200→127, −128, −128.5→−128
     expect(Array.from(y)).to.deep.equal([0, 1, 0, -1, 1, 0.5, 63.5, 63.5, 63.5, -64, -64, -64]);
   });
 
-  it('zero point −128 (Quark\'s all-zero edge case, s = 4): 0 stays 0, negatives clamp to 0', () => {
+  it('zero point −128 (Quark\'s all-zero case, s = 4): 0 stays 0, negatives clamp to 0', () => {
     const y = new Float32Array(5);
     fakeQuantForward(f32([0, -3, 5, 6, 2000]), y, { scale: 4, zeroPoint: -128, ...I8 });
-    // q = clamp(rhe(x/4) − 128): 0 → −128 → 0; 5/4 = 1.25 → 1 → 4; 6/4 = 1.5 → 2 → 8; 500 → 127 → 1020
+    // q = clamp(rhe(x/4) − 128): 0 → −128 → 0; 5/4 = 1.25 → 1 → 4; 6/4 = 1.5 → 2 → 8;
+    // 500 → 127 → 1020
     expect(Array.from(y)).to.deep.equal([0, 0, 4, 8, 1020]);
   });
 
@@ -92,7 +94,8 @@ describe('quant/fake_quant', () => {
 
 describe('quant/observers: pow2 min-max start (quark.md §1.3)', () => {
   it('a = 255 → s0 = 2a/255 = 2, pos0 = −1, z = 0', () => {
-    expect(pow2Start(0, 255, -128, 127)).to.deep.include({ s0: 2, z0: 0, pos0: -1, scale: 2, zeroPoint: 0 });
+    expect(pow2Start(0, 255, -128, 127))
+      .to.deep.include({ s0: 2, z0: 0, pos0: -1, scale: 2, zeroPoint: 0 });
   });
 
   it('uses 127.5, not 127: a = 127.5·2^−6.503 gives pos0 7 (with 127 it would be 6)', () => {
@@ -108,7 +111,8 @@ describe('quant/observers: pow2 min-max start (quark.md §1.3)', () => {
   });
 
   it('all-zero tensor: s0 = 1, z0 = −128, pos0 = 0, z = −128', () => {
-    expect(pow2Start(0, 0, -128, 127)).to.deep.include({ s0: 1, z0: -128, pos0: 0, scale: 1, zeroPoint: -128 });
+    expect(pow2Start(0, 0, -128, 127))
+      .to.deep.include({ s0: 1, z0: -128, pos0: 0, scale: 1, zeroPoint: -128 });
   });
 
   it('nothing observed: s = 1, z = 0', () => {
@@ -123,7 +127,7 @@ describe('quant/observers: pow2 min-MSE (quark.md §1.4–1.6)', () => {
     expect(tried.map((t) => t[0])).to.deep.equal([3, 4, 5, 6, 7]);
   });
 
-  it('strict improvement: an exact tie keeps the larger scale (Quark\'s constant prior bias)', () => {
+  it('strict improvement: an exact tie keeps the larger scale (the constant prior bias)', () => {
     // The fixture's cls_preds bias: 80 × −4.59512; pos 3 and 4 both give −4.625 (SSE equal).
     const b = fixtureJson<Record<string, { batches: { tried: [number, number][] }[] }>>(
       'yolox_tiny', 'ptq_416', 'observer_trace.json')['head.cls_preds.0.bias'].batches[0];
@@ -134,7 +138,9 @@ describe('quant/observers: pow2 min-MSE (quark.md §1.4–1.6)', () => {
     expect(t.tried[0][1]).to.equal(t.tried[1][1]);
     expect(t.chosenPos).to.equal(3);
     // float64 SSE vs Quark's float32 sum: relative 1e-6 (float32 rounding of 80 equal terms).
-    t.tried.forEach(([, sse], i) => expect(Math.abs(sse - b.tried[i][1]) / b.tried[i][1]).to.be.below(1e-6));
+    t.tried.forEach(([, sse], i) => {
+      expect(Math.abs(sse - b.tried[i][1]) / b.tried[i][1]).to.be.below(1e-6);
+    });
   });
 
   it('all-zero tensor ends at s = 4, z = −128 (every candidate scores 0; the first wins)', () => {
@@ -145,8 +151,8 @@ describe('quant/observers: pow2 min-MSE (quark.md §1.4–1.6)', () => {
   });
 
   it('picks a finer scale when clipping a rare outlier costs less than coarse rounding', () => {
-    // 1000 values in [−1, 1] plus one at 1.2: pos0 = rhe(log2(127.5/1.2)) = 7, and with s = 2^−7 the
-    // outlier clips by 0.2 (SSE 0.04) while s = 2^−6 costs ~1000·(2^−6)²/12 ≈ 0.02 — compare directly.
+    // 1000 values in [−1, 1] plus one at 1.2: pos0 = rhe(log2(127.5/1.2)) = 7; with s = 2^−7 the
+    // outlier clips by 0.2 (SSE 0.04), s = 2^−6 costs ~1000·(2^−6)²/12 ≈ 0.02: compare directly.
     const x = new Float32Array(1001);
     for (let i = 0; i < 1000; i++) x[i] = Math.fround(Math.sin(i * 0.37));
     x[1000] = 1.2;
@@ -159,19 +165,21 @@ describe('quant/observers: pow2 min-MSE (quark.md §1.4–1.6)', () => {
     expect(o.qparams().scale).to.equal(2 ** -t.chosenPos);
   });
 
-  it('several forwards: running min/max for the start, only this forward\'s tensor for the SSE', () => {
+  it('several forwards: running min/max for the start, this forward\'s tensor for the SSE', () => {
     const o = new Pow2MinMseObserver(-128, 127);
     const b0 = f32([4, -1, 0.5]), b1 = f32([0.1, -0.2, 0.05]);
     o.observe(b0);
     o.observe(b1);
     const t1 = o.traces[1];
-    expect([t1.runningMin, t1.runningMax, t1.batchMin, t1.batchMax]).to.deep.equal([-1, 4, Math.fround(-0.2), Math.fround(0.1)]);
+    expect([t1.runningMin, t1.runningMax, t1.batchMin, t1.batchMax])
+      .to.deep.equal([-1, 4, Math.fround(-0.2), Math.fround(0.1)]);
     expect(t1.pos0).to.equal(pow2Start(-1, 4, -128, 127).pos0);
     expect(t1.tried).to.deep.equal(pow2MseSearch(b1, t1.pos0, 0, -128, 127).tried);
   });
 
   it('majority vote: most frequent (s, z), first seen wins ties', () => {
-    const A = { scale: 0.5, zeroPoint: 0 }, B = { scale: 0.25, zeroPoint: 0 }, C = { scale: 0.5, zeroPoint: -128 };
+    const A = { scale: 0.5, zeroPoint: 0 }, B = { scale: 0.25, zeroPoint: 0 };
+    const C = { scale: 0.5, zeroPoint: -128 };
     expect(majorityVote([A, B, B, A])).to.equal(A);
     expect(majorityVote([B, A, A, B])).to.equal(B);
     expect(majorityVote([A, B, B])).to.equal(B);
@@ -238,10 +246,11 @@ for (const fixtureCase of ['ptq_416', 'ptq_416_scores']) {
       expect(n).to.equal(444);
     });
 
-    it('every quantizer: candidates in order, strict-improvement choice on the recorded SSEs', () => {
+    it('every quantizer: candidates in order, strict-improvement choice on recorded SSEs', () => {
       for (const [name, q] of Object.entries(trace)) {
         for (const b of q.batches) {
-          expect(b.tried.map((t) => t[0]), name).to.deep.equal([-2, -1, 0, 1, 2].map((d) => b.pos0 + d));
+          const want = [-2, -1, 0, 1, 2].map((d) => b.pos0 + d);
+          expect(b.tried.map((t) => t[0]), name).to.deep.equal(want);
           let best = 0;
           for (let i = 1; i < 5; i++) if (b.tried[i][1] < b.tried[best][1]) best = i;
           expect(b.tried[best][0], name).to.equal(b.chosen_pos);
@@ -259,7 +268,8 @@ describe('quant/observers vs ptq_416: the input quantizer on calib.npy', () => {
     const o = new Pow2MinMseObserver(-128, 127);
     o.observe(calib);
     const t = o.traces[0];
-    expect([t.runningMin, t.runningMax, t.s0, t.pos0]).to.deep.equal([b.running_min, b.running_max, b.s0, b.pos0]);
+    expect([t.runningMin, t.runningMax, t.s0, t.pos0])
+      .to.deep.equal([b.running_min, b.running_max, b.s0, b.pos0]);
     t.tried.forEach(([pos, sse], i) => {
       expect(pos).to.equal(b.tried[i][0]);
       expect(Math.abs(sse - b.tried[i][1]) / b.tried[i][1]).to.be.below(1e-6);

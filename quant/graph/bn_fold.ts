@@ -68,7 +68,9 @@ export function foldWeight(w: Tensor, gamma: Tensor, runVar: Tensor, eps: number
 }
 
 /** The recorded op b′ = fold(β, γ, μ, var). */
-export function foldBias(beta: Tensor, gamma: Tensor, mean: Tensor, runVar: Tensor, eps: number): Tensor {
+export function foldBias(
+  beta: Tensor, gamma: Tensor, mean: Tensor, runVar: Tensor, eps: number,
+): Tensor {
   const r = bnInvStd(runVar.data, eps);
   const out = Tensor.zeros(beta.shape);
   foldBiasForward(beta.data, gamma.data, mean.data, r, out.data);

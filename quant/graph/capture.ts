@@ -6,8 +6,8 @@
  * that node. Anything else (a tensor made inside the forward) is an error if an output needs it.
  *
  * Nodes get provisional names `<scope>/<op>#<i>`; a naming pass gives the final ones
- * (passes/name_yolox.ts). Nodes that no output depends on are dropped; an op the interpreter does not
- * know is an error only if an output depends on it.
+ * (passes/name_yolox.ts). Nodes that no output depends on are dropped; an op the interpreter
+ * does not know is an error only if an output depends on it.
  */
 import { noGrad, withOpListener } from '../../engine/autograd.js';
 import type { Tensor } from '../../engine/tensor.js';
@@ -50,7 +50,10 @@ export function capture(
     if (known !== undefined) return known;
     const key = paramKey.get(t);
     const p: GraphNode = key === undefined
-      ? { name: `constant#${nodes.length}`, op: 'constant' as OpName, inputs: [], attrs: {}, shape: t.shape, scope: scope() }
+      ? {
+        name: `constant#${nodes.length}`, op: 'constant' as OpName, inputs: [], attrs: {},
+        shape: t.shape, scope: scope(),
+      }
       : { name: key, op: 'param', inputs: [], attrs: {}, shape: t.shape, scope: '', value: t };
     nodes.push(p);
     byTensor.set(t, p);
@@ -84,6 +87,8 @@ export function capture(
   }
   const g = eliminateDeadNodes(new Graph(nodes, outputs));
   const bad = g.nodes.find((n) => n.op !== 'input' && n.op !== 'param' && !KNOWN.has(n.op));
-  if (bad !== undefined) throw new Error(`capture: op '${bad.op}' (${bad.name}) is not supported by the graph`);
+  if (bad !== undefined) {
+    throw new Error(`capture: op '${bad.op}' (${bad.name}) is not supported by the graph`);
+  }
   return g;
 }

@@ -2,7 +2,7 @@
  * @file Prints a graph one line per node: name, op, inputs, output shape, then attributes and
  * quantizers (`[w:pos b:pos]` for conv weight/bias, `q:pos` for fake-quant nodes).
  *
- *   backbone.backbone.stem.conv.conv_out = convBn(backbone.backbone.stem.cat, …) [1,24,208,208] …
+ *   backbone.backbone.stem.conv.conv_out = convBn(fq.backbone.backbone.stem.cat, …) [1,24,…] …
  */
 import type { Graph, GraphNode } from './graph.js';
 
@@ -14,7 +14,8 @@ function fmtQ(label: string, qz: GraphNode['quantizer']): string {
 
 export function formatNode(n: GraphNode): string {
   const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-  const ins = n.op === 'param' || n.op === 'input' ? '' : `(${n.inputs.map((i) => i.name).join(', ')})`;
+  const leaf = n.op === 'param' || n.op === 'input';
+  const ins = leaf ? '' : `(${n.inputs.map((i) => i.name).join(', ')})`;
   return `${n.name} = ${n.op}${ins} [${n.shape.join(',')}]${attrs ? ` {${attrs}}` : ''}`
     + fmtQ('w', n.weightQuantizer) + fmtQ('b', n.biasQuantizer) + fmtQ('q', n.quantizer);
 }

@@ -84,7 +84,9 @@ export class Graph {
       names.add(n.name);
       seen.add(n);
     }
-    for (const [k, o] of outputs) if (!seen.has(o)) throw new Error(`graph: output ${k} is not a node`);
+    for (const [k, o] of outputs) {
+      if (!seen.has(o)) throw new Error(`graph: output ${k} is not a node`);
+    }
     this.nodes = nodes;
     this.outputs = outputs;
   }

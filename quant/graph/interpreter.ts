@@ -37,9 +37,10 @@ const RULES: { [K in OpName]: Rule<K> } = {
   },
   param: (n) => n.value!,
   quant: (n, [x]) => n.quantizer!.forward(x),
-  conv2d: (n, [x, w, b]) => conv2d(x, q(n.weightQuantizer, w), b ? q(n.biasQuantizer, b) : null, n.attrs),
+  conv2d: (n, [x, w, b]) =>
+    conv2d(x, q(n.weightQuantizer, w), b ? q(n.biasQuantizer, b) : null, n.attrs),
   batchNorm2d: (n, [x, g, b, m, v], ctx) =>
-    batchNorm2d(x, g, b, m, v, { training: ctx.bnTraining, momentum: n.attrs.momentum, eps: n.attrs.eps }),
+    batchNorm2d(x, g, b, m, v, { training: ctx.bnTraining, ...n.attrs }),
   convBn: (n, [x, w, g, b, m, v]) => {
     const wf = q(n.weightQuantizer, foldWeight(w, g, v, n.attrs.eps));
     const bf = q(n.biasQuantizer, foldBias(b, g, m, v, n.attrs.eps));

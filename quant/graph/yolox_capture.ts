@@ -27,7 +27,8 @@ export function captureYoloxBody(model: YOLOX, example?: Tensor): Graph {
       const head = model.head.call([fpn.panOut2, fpn.panOut1, fpn.panOut0]);
       const outs = new Map<string, Tensor>();
       head.levels.forEach(({ reg, obj, cls }, k) => {
-        outs.set(`head.out${k}.train_cat`, withScope(`head.out${k}`, () => concat([reg, obj, cls], 1)));
+        const logits = withScope(`head.out${k}`, () => concat([reg, obj, cls], 1));
+        outs.set(`head.out${k}.train_cat`, logits);
         outs.set(`head.out${k}.cat`, head.cats![k]);
       });
       return outs;

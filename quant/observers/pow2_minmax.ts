@@ -6,7 +6,7 @@
  * Running statistics: min of minima and max of maxima over every observed forward.
  * From them, per forward:
  *   m₋ = min(min, 0), m₊ = max(max, 0), a = max(|m₋|, |m₊|)          (symmetric)
- *   s₀ = float32((m₊ − m₋) / (qmax − qmin)) = float32(2a/255)         (a = 0 → s₀ = 1)
+ *   s₀ = float32((m₊ − m₋) / (qmax − qmin)) = float32(2a/255)        (a = 0 → s₀ = 1)
  *   z₀ = trunc(qmin − m₋/s₀)                      (0 for a > 0; qmin = −128 for a = 0)
  *   pos₀ = rhe(float32(−log2(clamp(s₀, 2^−127, 2^127)))),  s = 2^−pos₀
  *   r = min((qmin − z₀)·s, 0),  z = rhe(qmin − r/s)        (0 for a > 0; −128 for a = 0)
@@ -41,7 +41,8 @@ export function pow2Start(min: number, max: number, qmin: number, qmax: number):
 export class Pow2MinMaxObserver extends Pow2ObserverBase {
   protected override computeOne(x: Float32Array): QParams {
     const st = pow2Start(this.min, this.max, this.qmin, this.qmax);
-    const sse = fakeQuantSse(x, { scale: st.scale, zeroPoint: st.zeroPoint, qmin: this.qmin, qmax: this.qmax });
+    const { qmin, qmax } = this;
+    const sse = fakeQuantSse(x, { scale: st.scale, zeroPoint: st.zeroPoint, qmin, qmax });
     this.lastTrace = { ...this.baseTrace(st, x), tried: [[st.pos0, sse]], chosenPos: st.pos0 };
     return { scale: st.scale, zeroPoint: st.zeroPoint };
   }

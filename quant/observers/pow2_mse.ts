@@ -2,11 +2,11 @@
  * @file Power-of-two min-MSE observer: Quark's `PerTensorPowOf2MinMSEObserver`
  * (quark/torch/quantization/observer/observer.py; quark.md §1.4).
  *
- * Per observed forward: start from the min-max scale s = 2^−pos₀ (running min/max, `pow2Start`),
- * then try pos = pos₀−2, pos₀−1, pos₀, pos₀+1, pos₀+2 — largest scale first — on **this forward's
- * tensor only**, scoring SSE = Σ (fq(x) − x)² with the start's zero point. A candidate replaces
- * the best only if its SSE is strictly smaller, so exact ties keep the larger scale. The per-forward
- * results are voted as in the min-max observer (base.ts).
+ * Per observed forward: start from the min-max scale s = 2^−pos₀ (running min/max,
+ * `pow2Start`), then try pos = pos₀−2, pos₀−1, pos₀, pos₀+1, pos₀+2 — largest scale first — on
+ * **this forward's tensor only**, scoring SSE = Σ (fq(x) − x)² with the start's zero point. A
+ * candidate replaces the best only if its SSE is strictly smaller, so exact ties keep the larger
+ * scale. The per-forward results are voted as in the min-max observer (base.ts).
  *
  * SSE is summed in float64 here (Quark: float32 CPU sum). The fixtures show every non-tied choice
  * wins by ≥ 0.4 %, and exact ties come from identical dequantized vectors, which any summation

@@ -9,7 +9,7 @@ export interface QParams {
   readonly zeroPoint: number;
 }
 
-/** The min-max start of a pow2 observer (quark.md §1.3). `valid` is false when nothing was seen. */
+/** The min-max start of a pow2 observer (quark.md §1.3); `valid` false = nothing seen. */
 export interface Pow2Start extends QParams {
   readonly s0: number;
   readonly z0: number;

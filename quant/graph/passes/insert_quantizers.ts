@@ -2,8 +2,8 @@
  * @file Pass: quantizer insertion by Quark's fx-graph rules (quark.md §2.3–2.4).
  *
  * Annotation, restated for our op set:
- *   - conv2d / convBn: input edge, weight, bias (W′, b′ for convBn; a bias-free conv2d has none),
- *     output;
+ *   - conv2d / convBn: input edge, weight, bias (W′, b′ for convBn; a bias-free conv2d has
+ *     none), output;
  *   - add, mul, concat, slice, maxPool2d, hardsigmoid/sigmoid/silu: every tensor input + output;
  *   - the graph input (QuantStub): output;
  *   - not annotated: upsample, graph outputs (DeQuantStub), params.
@@ -27,7 +27,9 @@ const ACTIVATIONS: ReadonlySet<OpName> = new Set(['hardsigmoid', 'sigmoid', 'sil
 const ANNOTATE_OUTPUT: ReadonlySet<OpName> = new Set([
   'input', 'conv2d', 'convBn', 'add', 'mul', 'concat', 'slice', 'maxPool2d', ...ACTIVATIONS,
 ]);
-const ANNOTATE_INPUTS: ReadonlySet<OpName> = new Set(['add', 'mul', 'concat', 'slice', 'maxPool2d', ...ACTIVATIONS]);
+const ANNOTATE_INPUTS: ReadonlySet<OpName> = new Set([
+  'add', 'mul', 'concat', 'slice', 'maxPool2d', ...ACTIVATIONS,
+]);
 const CONVS: ReadonlySet<OpName> = new Set(['conv2d', 'convBn']);
 
 export interface InsertOptions {

@@ -19,7 +19,8 @@
  */
 import { rewrite, type Graph, type GraphNode } from '../graph.js';
 
-const strip = (s: string, suffix: string): string => (s.endsWith(suffix) ? s.slice(0, -suffix.length) : s);
+const strip = (s: string, suffix: string): string =>
+  (s.endsWith(suffix) ? s.slice(0, -suffix.length) : s);
 
 /** The final name of every op node of `g` (params and the input keep theirs). */
 export function yoloxNames(g: Graph): Map<GraphNode, string> {

@@ -25,7 +25,8 @@ export function rewriteActivations(g: Graph, opts: ActivationOptions = {}): Grap
       const c = b.get(n.inputs[0]);
       const stem = base(n.name, '.act');
       const hs: GraphNode<'hardsigmoid'> = {
-        name: `${stem}.hsig`, op: 'hardsigmoid', inputs: [c], attrs: {}, shape: n.shape, scope: n.scope,
+        name: `${stem}.hsig`, op: 'hardsigmoid', inputs: [c], attrs: {},
+        shape: n.shape, scope: n.scope,
       };
       b.emit(hs);
       const m: GraphNode<'mul'> = {
@@ -36,7 +37,8 @@ export function rewriteActivations(g: Graph, opts: ActivationOptions = {}): Grap
     }
     if (n.op === 'sigmoid' && sigmoidMode === 'npu') {
       const hs: GraphNode<'hardsigmoid'> = {
-        name: `${base(n.name, '.sig')}.hsig`, op: 'hardsigmoid', inputs: [b.get(n.inputs[0])], attrs: {},
+        name: `${base(n.name, '.sig')}.hsig`, op: 'hardsigmoid', inputs: [b.get(n.inputs[0])],
+        attrs: {},
         shape: n.shape, scope: n.scope,
       };
       b.set(n, b.emit(hs));
