@@ -67,7 +67,8 @@ export function encodeImage(
   }
   const png = new PNG({ width: W, height: H });
   png.data = rgba;
-  return PNG.sync.write(png, { colorType: 2 });
+  // Paeth filter on every row: half the time of pngjs' try-all-filters default, +3 % size.
+  return PNG.sync.write(png, { colorType: 2, filterType: 4 });
 }
 
 /** Renders image `index` of a split (no file I/O). */

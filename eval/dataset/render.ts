@@ -123,7 +123,11 @@ export function occlude(a: Placed, b: Placed): void {
   }
 }
 
-const sumOf = (a: Float32Array): number => a.reduce((s, v) => s + v, 0);
+function sumOf(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
 const dist = (a: readonly number[], b: readonly number[]): number =>
   Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
