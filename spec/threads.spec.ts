@@ -71,6 +71,19 @@ describe('engine/threads pool', () => {
     });
   });
 
+  it('3 threads (more than this machine may have) give the same bits as 1', () => {
+    const c: Case = { M: 200, K: 150, N: 900, transB: true };
+    const one = makeF32(c, 21), three = makeF32(c, 21);
+    setThreads(1);
+    gemm(one);
+    setThreads(3);
+    gemm(three);
+    expect(workerCount()).to.equal(2);
+    expect(Buffer.from(three.c.buffer).equals(Buffer.from(one.c.buffer))).to.equal(true);
+    setThreads(2);
+    expect(workerCount()).to.equal(1);
+  });
+
   it('int8 GEMM, 1 vs 2 threads identical', () => {
     const c: Case = { M: 96, K: 433, N: 500, transB: true, accumulate: true, pad: 2 };
     const one = makeI8(c, 3), two = makeI8(c, 3), c0 = two.c.slice();

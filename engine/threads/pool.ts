@@ -22,8 +22,13 @@ import { jobCount, type Task } from './tasks.js';
 export const MAX_THREADS = 64;
 
 let threads: number | null = null;
-/** Live workers; worker w runs as thread w+1 and is woken through doorbell word w. */
-const workers: { worker: Worker; port: MessagePort }[] = [];
+/** A live worker: it runs as thread `index` (scratch region `index`), doorbell word index − 1. */
+interface WorkerEntry {
+  worker: Worker;
+  port: MessagePort;
+  index: number;
+}
+const workers: WorkerEntry[] = [];
 const bell = new Int32Array(new SharedArrayBuffer(4 * MAX_THREADS));
 let lastControl: Int32Array | null = null;
 let lastThreads = 1;
@@ -53,13 +58,14 @@ export function setThreads(n: number): void {
   while (workers.length > threads - 1) stopWorker(workers.pop()!);
 }
 
-/** Start workers until `count` exist; worker w runs as thread w+1 (scratch region w+1). */
+/** Start workers until `count` exist, each with the smallest thread index not in use. */
 function ensureWorkers(count: number): void {
   if (workers.length >= count) return;
-  const memory = sharedMemory(count + 1);
   const module = kernelModule();
   while (workers.length < count) {
-    const index = workers.length + 1;
+    let index = 1;
+    while (workers.some((w) => w.index === index)) index++;
+    const memory = sharedMemory(index + 1);
     const { port1, port2 } = new MessageChannel();
     Atomics.store(bell, index - 1, 0);
     // execArgv: [] — workers need no CLI flags, and inheriting e.g. `-e <code>` breaks them.
@@ -69,7 +75,7 @@ function ensureWorkers(count: number): void {
     });
     worker.unref();
     port1.unref();
-    const entry = { worker, port: port1 };
+    const entry = { worker, port: port1, index };
     // A worker that dies is dropped; the jobs it never claimed are run by the other threads.
     worker.on('error', () => dropWorker(entry));
     worker.on('exit', () => dropWorker(entry));
@@ -77,12 +83,12 @@ function ensureWorkers(count: number): void {
   }
 }
 
-function dropWorker(entry: (typeof workers)[number]): void {
+function dropWorker(entry: WorkerEntry): void {
   const i = workers.indexOf(entry);
   if (i >= 0) stopWorker(workers.splice(i, 1)[0]);
 }
 
-function stopWorker(entry: (typeof workers)[number]): Promise<number> {
+function stopWorker(entry: WorkerEntry): Promise<number> {
   entry.port.close();
   return entry.worker.terminate();
 }
@@ -97,13 +103,14 @@ export function runTask(task: Task, parallel = true): void {
   const t = parallel ? Math.min(getThreads(), jobs) : 1;
   const ctl = newControl();
   lastControl = ctl;
-  lastThreads = t;
+  lastThreads = 1;
   if (t > 1) {
     ensureWorkers(t - 1);
-    for (let w = 0; w < t - 1 && w < workers.length; w++) {
-      workers[w].port.postMessage({ task, ctl });
-      Atomics.add(bell, w, 1);
-      Atomics.notify(bell, w, 1);
+    for (const w of workers.slice(0, t - 1)) {
+      lastThreads = Math.max(lastThreads, w.index + 1);
+      w.port.postMessage({ task, ctl });
+      Atomics.add(bell, w.index - 1, 1);
+      Atomics.notify(bell, w.index - 1, 1);
     }
   }
   drain(task, ctl, mainThreadKernels(), 0);
@@ -115,7 +122,7 @@ export async function shutdownPool(): Promise<void> {
   await Promise.all(workers.splice(0).map(stopWorker));
 }
 
-/** Jobs each thread ran in the last task (index 0 = main thread); for tests. */
+/** Jobs each thread index ran in the last task (index 0 = main thread); for tests. */
 export function lastTaskJobs(): number[] {
   return lastControl === null ? [] : jobsByThread(lastControl, lastThreads);
 }
