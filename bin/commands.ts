@@ -5,5 +5,10 @@ import type { Command } from './cli.js';
 import { startCommand } from './commands/start.js';
 import { datasetCommand } from './commands/dataset.js';
 import { cocoevalCommand } from './commands/cocoeval.js';
+import { detectCommand } from './commands/detect.js';
+import { dumpCommand } from './commands/dump.js';
+import { evalCommand } from './commands/eval.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, cocoevalCommand, datasetCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand, cocoevalCommand, datasetCommand, detectCommand, dumpCommand, evalCommand,
+];

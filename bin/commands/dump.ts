@@ -1,0 +1,46 @@
+/**
+ * @file `yoloxq dump --ckpt FILE --input INPUT.npy --out DIR [--threads N]`: runs the FP32 model
+ * (eval mode) on a preprocessed input [B, 3, H, W] and writes one .npy per named tensor, with the
+ * fixture names (backbone.backbone.stem … dark5, backbone.pan_out0..2, head.{reg,obj,cls}_preds.k
+ * raw, head.output decoded) — for comparing layer by layer with the official code.
+ */
+import * as path from 'node:path';
+import type { Command } from '../cli.js';
+import { requireString } from '../cli.js';
+import { noGrad } from '../../engine/autograd.js';
+import { UserError } from '../../engine/errors.js';
+import { readNpy, writeNpy } from '../../engine/formats/files.js';
+import { npyToFloat32 } from '../../engine/formats/npy.js';
+import { Tensor } from '../../engine/tensor.js';
+import { CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, str } from './model_options.js';
+
+export const dumpCommand: Command = {
+  name: 'dump',
+  summary: 'run the FP32 model on an input .npy and write every named tensor as .npy',
+  usage: '--ckpt FILE --input INPUT.npy --out DIR [--threads N]',
+  options: {
+    ckpt: CKPT_OPTION,
+    input: str('i', '', 'FILE  network input [B, 3, H, W] float32 (BGR 0..255, letterboxed)'),
+    out: str('o', '', 'DIR  output folder (one <name>.npy per tensor)'),
+    threads: THREADS_OPTION,
+  },
+  run(opts) {
+    const cmd = 'dump';
+    const inputFile = requireString(cmd, opts, 'input');
+    const out = requireString(cmd, opts, 'out');
+    applyThreads(cmd, opts);
+    const npy = readNpy(inputFile);
+    const [B, C, H, W] = npy.shape;
+    if (npy.shape.length !== 4 || C !== 3 || H % 32 !== 0 || W % 32 !== 0 || B < 1) {
+      const want = 'want [B, 3, H, W] with H, W multiples of 32';
+      throw new UserError(`${inputFile}: ${want}, got [${npy.shape.join(', ')}]`);
+    }
+    const model = loadEvalModel(cmd, opts);
+    const x = new Tensor(npyToFloat32(npy), npy.shape);
+    const { named } = noGrad(() => model.call(x));
+    for (const [name, t] of named) {
+      writeNpy(path.join(out, `${name}.npy`), { dtype: 'float32', shape: t.shape, data: t.data });
+    }
+    console.log(`wrote ${named.size} tensors to ${out}`);
+  },
+};
