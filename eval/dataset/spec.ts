@@ -10,6 +10,7 @@
  * Image ids are 1..N within each split; category ids are 1..8 (contiguous class index = id − 1,
  * which is also what YOLOX's sorted-id mapping gives).
  */
+import * as path from 'node:path';
 
 /** One object class: its COCO category and how the renderer draws it (shapes.ts). */
 export interface ShapeCategory {
@@ -66,6 +67,17 @@ export const SPLIT_ANNOTATIONS: Record<Split, string> = {
   train: 'annotations/instances_train2017.json',
   val: 'annotations/instances_val2017.json',
 };
+
+/** Where a split of a generated dataset in `dir` lives: its image folder and instances JSON. */
+export function splitPaths(
+  dir: string,
+  split: Split,
+): { imageDir: string; annotationFile: string } {
+  return {
+    imageDir: path.join(dir, SPLIT_DIRS[split]),
+    annotationFile: path.join(dir, SPLIT_ANNOTATIONS[split]),
+  };
+}
 
 /** The file name of image `id` (12 digits, as COCO names its files). */
 export function imageFileName(id: number, format: ImageFormat): string {
