@@ -8,7 +8,9 @@ import { cocoevalCommand } from './commands/cocoeval.js';
 import { detectCommand } from './commands/detect.js';
 import { dumpCommand } from './commands/dump.js';
 import { evalCommand } from './commands/eval.js';
+import { ptqCommand } from './commands/ptq.js';
 
 export const COMMANDS: readonly Command[] = [
   startCommand, cocoevalCommand, datasetCommand, detectCommand, dumpCommand, evalCommand,
+  ptqCommand,
 ];

@@ -19,7 +19,7 @@ import {
 import { formatGraph } from './graph/format.js';
 import type { Graph } from './graph/graph.js';
 import { prepareYolox, runYoloxGraph, type PrepareOptions } from './prepare.js';
-import { loadScales, writeScales } from './scales_file.js';
+import { graphSettings, loadScales, readScalesSettings, writeScales } from './scales_file.js';
 
 /** A calibration batch from a .npy file: float32 [B, 3, H, W], H and W multiples of 32. */
 export function readCalibBatch(file: string): Tensor {
@@ -48,16 +48,20 @@ export function runPtq(
   model: YOLOX, batches: readonly (() => Tensor)[], opts: PrepareOptions = {},
   onBatch?: (i: number) => void,
 ): PtqResult {
-  const graph = prepareYolox(model, opts);
+  // Capture with one image of the first batch's size, so graph.txt shows the real shapes.
+  const first = batches.length > 0 ? batches[0]() : null;
+  const example = opts.example
+    ?? (first !== null ? Tensor.zeros([1, ...first.shape.slice(1)]) : undefined);
+  const graph = prepareYolox(model, { ...opts, example });
   calibrate(graph, (function* () {
-    for (const b of batches) yield b();
+    for (let i = 0; i < batches.length; i++) yield i === 0 && first !== null ? first : batches[i]();
   })(), onBatch);
   return { graph, report: quantizerReports(graph) };
 }
 
 /** Writes scales.json, ptq_report.txt and graph.txt into `dir`. */
-export function writePtqOutputs(dir: string, r: PtqResult): void {
-  writeScales(path.join(dir, 'scales.json'), r.graph);
+export function writePtqOutputs(dir: string, r: PtqResult, opts: PrepareOptions = {}): void {
+  writeScales(path.join(dir, 'scales.json'), r.graph, graphSettings(opts));
   writeFileAtomic(path.join(dir, 'ptq_report.txt'), formatReportTable(r.report) + '\n');
   writeFileAtomic(path.join(dir, 'graph.txt'), formatGraph(r.graph) + '\n');
 }
@@ -67,7 +71,8 @@ export function loadQuantizedGraph(
   model: YOLOX, dirOrFile: string, opts: PrepareOptions = {},
 ): Graph {
   const file = dirOrFile.endsWith('.json') ? dirOrFile : path.join(dirOrFile, 'scales.json');
-  const g = prepareYolox(model, opts);
+  const settings = readScalesSettings(file);
+  const g = prepareYolox(model, { ...opts, activations: opts.activations ?? settings.activations });
   loadScales(g, file);
   return g;
 }
@@ -88,4 +93,22 @@ export function quantizedForward(
   }));
   taps.set('fq.output', r.output);
   return taps;
+}
+
+/** The taps `yoloxq dump --quant` writes: the fixtures' fq.* names and the logits cats. */
+export const QUANT_DUMP_TAPS: readonly string[] = [
+  'fq.backbone.backbone.dark3.1.conv3.act', 'fq.backbone.backbone.dark4.1.conv3.act',
+  'fq.backbone.backbone.dark5.2.conv3.act',
+  'fq.head.out0.cat', 'fq.head.out1.cat', 'fq.head.out2.cat',
+  'fq.head.out0.train_cat', 'fq.head.out1.train_cat', 'fq.head.out2.train_cat',
+];
+
+/**
+ * For `yoloxq dump --quant DIR`: the fake-quant model with DIR's scales run on `x`; returns
+ * QUANT_DUMP_TAPS plus `fq.output` (decoded [B, A, 5 + C]).
+ */
+export function quantDumpTensors(model: YOLOX, quantDir: string, x: Tensor): Map<string, Tensor> {
+  const example = Tensor.zeros([1, ...x.shape.slice(1)]);
+  const g = loadQuantizedGraph(model, quantDir, { example });
+  return quantizedForward(model, g, x, new Set(QUANT_DUMP_TAPS));
 }

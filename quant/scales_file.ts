@@ -13,6 +13,7 @@
 import { UserError } from '../engine/errors.js';
 import { readFileOrFail, writeFileAtomic } from '../engine/formats/files.js';
 import type { Graph, GraphNode, OpName } from './graph/graph.js';
+import type { ActivationOptions } from './graph/passes/rewrite_activations.js';
 import type { FakeQuantizer, QuantKind } from './quantizer.js';
 
 export interface ScaleEntry {
@@ -25,7 +26,13 @@ export interface ScaleEntry {
   shape: number[];
 }
 
+/** How the graph was built (so `dump --quant` rebuilds the same graph). */
+export interface GraphSettings {
+  activations: Required<ActivationOptions>;
+}
+
 export interface ScalesFile {
+  settings?: GraphSettings;
   counts: Record<QuantKind | 'total', number>;
   pos_histogram: Record<QuantKind, Record<string, number>>;
   quantizers: Record<string, ScaleEntry>;
@@ -49,7 +56,13 @@ function quantizerSites(g: Graph): { q: FakeQuantizer; op: string; node: GraphNo
   return out;
 }
 
-export function scalesToJson(g: Graph): ScalesFile {
+/** The settings recorded in scales.json for these prepare options. */
+export function graphSettings(opts: { activations?: ActivationOptions }): GraphSettings {
+  const a = opts.activations;
+  return { activations: { silu: a?.silu ?? 'npu', sigmoid: a?.sigmoid ?? 'npu' } };
+}
+
+export function scalesToJson(g: Graph, settings?: GraphSettings): ScalesFile {
   const counts = { weight: 0, bias: 0, act: 0, total: 0 };
   const hist: ScalesFile['pos_histogram'] = { weight: {}, bias: {}, act: {} };
   const quantizers: Record<string, ScaleEntry> = {};
@@ -66,15 +79,14 @@ export function scalesToJson(g: Graph): ScalesFile {
     const sorted = Object.entries(hist[k]).sort((a, b) => Number(a[0]) - Number(b[0]));
     hist[k] = Object.fromEntries(sorted);
   }
-  return { counts, pos_histogram: hist, quantizers };
+  return { ...(settings ? { settings } : {}), counts, pos_histogram: hist, quantizers };
 }
 
-export function writeScales(file: string, g: Graph): void {
-  writeFileAtomic(file, JSON.stringify(scalesToJson(g), null, 1) + '\n');
+export function writeScales(file: string, g: Graph, settings?: GraphSettings): void {
+  writeFileAtomic(file, JSON.stringify(scalesToJson(g, settings), null, 1) + '\n');
 }
 
-/** Loads scales into `g`'s quantizers; each must be listed, with a power-of-two scale. */
-export function loadScales(g: Graph, file: string): void {
+function readScalesFile(file: string): ScalesFile {
   let data: ScalesFile;
   try {
     data = JSON.parse(new TextDecoder().decode(readFileOrFail(file))) as ScalesFile;
@@ -82,7 +94,23 @@ export function loadScales(g: Graph, file: string): void {
     if (e instanceof UserError) throw e;
     throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof data?.quantizers !== 'object') throw new UserError(`${file}: no 'quantizers' object`);
+  if (typeof data?.quantizers !== 'object' || data.quantizers === null) {
+    throw new UserError(`${file}: no 'quantizers' object`);
+  }
+  return data;
+}
+
+/** The graph settings of a scales.json (the defaults when it records none, e.g. the fixtures). */
+export function readScalesSettings(file: string): GraphSettings {
+  const s = readScalesFile(file).settings;
+  const mode = (v: unknown): 'npu' | 'keep' => (v === 'keep' ? 'keep' : 'npu');
+  const a = s?.activations;
+  return { activations: { silu: mode(a?.silu), sigmoid: mode(a?.sigmoid) } };
+}
+
+/** Loads scales into `g`'s quantizers; each must be listed, with a power-of-two scale. */
+export function loadScales(g: Graph, file: string): void {
+  const data = readScalesFile(file);
   for (const q of g.quantizers()) {
     const e = data.quantizers[q.name];
     if (e === undefined) throw new UserError(`${file}: quantizer '${q.name}' is missing`);
