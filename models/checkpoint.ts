@@ -3,9 +3,12 @@
  * safetensors; the readers live in engine/formats/). The class count is read from the
  * checkpoint (`head.cls_preds.0.weight` is [C, 96, 1, 1]); depth and width are Tiny's.
  * Loading is strict: a wrong or incomplete checkpoint is a one-line UserError naming the file.
+ * Saving writes safetensors with the official keys (loadable by `safetensors.torch.load_file` +
+ * `model.load_state_dict` on the PyTorch side).
  */
 import { UserError } from '../engine/errors.js';
 import { loadCheckpoint } from '../engine/formats/checkpoint.js';
+import { writeSafetensors } from '../engine/formats/safetensors.js';
 import { formatReport, type StateEntry } from './module.js';
 import { YOLOX, type YoloxConfig } from './yolox.js';
 
@@ -42,4 +45,9 @@ export function loadYoloxCheckpoint(file: string, config: Partial<YoloxConfig> =
     throw new UserError(`${file}: cannot read checkpoint (${(e as Error).message.split('\n')[0]})`);
   }
   return yoloxFromState(state, file, config);
+}
+
+/** Writes the model's state dict (official keys and order) as a safetensors file, atomically. */
+export function saveYoloxSafetensors(model: YOLOX, file: string): void {
+  writeSafetensors(file, model.stateDict(), { format: 'pt' });
 }

@@ -12,7 +12,9 @@ import { readNpy } from '../engine/formats/files.js';
 import { npyToFloat32 } from '../engine/formats/npy.js';
 import { Tensor } from '../engine/tensor.js';
 import { setThreads, getThreads } from '../engine/threads/pool.js';
-import { loadYoloxCheckpoint } from '../models/checkpoint.js';
+import { loadYoloxCheckpoint, saveYoloxSafetensors } from '../models/checkpoint.js';
+import { writeSafetensors } from '../engine/formats/safetensors.js';
+import * as os from 'node:os';
 import { currentScope, type StateEntry } from '../models/module.js';
 import { YOLOX, yoloxTiny } from '../models/yolox.js';
 import { fixturePath, maxRelDiff, SHARED } from './fixtures.js';
@@ -116,6 +118,40 @@ describe('models/module loadStateDict', () => {
     expect(dst.arena).to.deep.equal(before); // strict failure changes nothing
     const report = dst.loadStateDict(sd, { strict: false });
     expect(report.missing).to.deep.equal(['head.stems.2.bn.running_var']);
+  });
+});
+
+describe('models/checkpoint', function () {
+  this.timeout(120_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yoloxq-ckpt-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('.pth → model → safetensors → model round-trips every value and counter exactly', () => {
+    const a = loadYoloxCheckpoint(fixturePath('yolox_tiny', 'weights', 'ckpt.pth'));
+    const file = path.join(tmp, 'a.safetensors');
+    saveYoloxSafetensors(a, file);
+    const b = loadYoloxCheckpoint(file);
+    expect(b.arena).to.deep.equal(a.arena);
+    const counters = (m: YOLOX) => [...m.stateDict()].filter(([, e]) => e.dtype === 'int64')
+      .map(([k, e]) => `${k}=${e.data[0]}`);
+    expect(counters(b)).to.deep.equal(counters(a));
+  });
+
+  it('a checkpoint with a missing key or a NaN is a UserError naming the file and the key', () => {
+    const sd = new Map<string, StateEntry>(yoloxTiny(0).stateDict());
+    sd.delete('head.obj_preds.2.bias');
+    const missing = path.join(tmp, 'missing.safetensors');
+    writeSafetensors(missing, sd);
+    expect(() => loadYoloxCheckpoint(missing)).to.throw(UserError, new RegExp(
+      'missing\\.safetensors: not a YOLO-X Tiny checkpoint: missing \\(1\\): head\\.obj_preds\\.2\\.bias'));
+    const full = new Map<string, StateEntry>(yoloxTiny(0).stateDict());
+    const w = Float32Array.from(full.get('head.stems.0.conv.weight')!.data as Float32Array);
+    w[5] = NaN;
+    full.set('head.stems.0.conv.weight', { dtype: 'float32', shape: [96, 96, 1, 1], data: w });
+    const nan = path.join(tmp, 'nan.safetensors');
+    writeSafetensors(nan, full);
+    expect(() => loadYoloxCheckpoint(nan))
+      .to.throw(UserError, /nan\.safetensors: head\.stems\.0\.conv\.weight/);
   });
 });
 
