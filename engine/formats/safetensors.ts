@@ -158,6 +158,14 @@ export function writeSafetensors(
 
 /** Little-endian bytes of `numel` elements (float16/bfloat16 round to nearest even via float32). */
 function encode(dtype: DType, data: ArrayLike<number> | ArrayLike<bigint>, numel: number): Uint8Array {
+  // Same-typed arrays are copied as bytes (this host is little-endian, like the format).
+  const same = (dtype === 'float32' && data instanceof Float32Array) ||
+    (dtype === 'int64' && data instanceof BigInt64Array) || (dtype === 'int32' && data instanceof Int32Array) ||
+    (dtype === 'uint8' && data instanceof Uint8Array) || (dtype === 'int8' && data instanceof Int8Array);
+  if (same) {
+    const v = data as unknown as ArrayBufferView;
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+  }
   const out = new Uint8Array(numel * ITEM_BYTES[dtype]);
   const dv = new DataView(out.buffer);
   const num = (i: number): number => Number(data[i]);
