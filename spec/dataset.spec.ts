@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Rng } from '../engine/rng.js';
 import { readImage } from '../eval/image/decode.js';
 import { CocoDetectionDataset } from '../eval/data/coco_dataset.js';
+import { TrainLoader } from '../eval/data/loader.js';
 import {
   generateDataset,
   renderSplitImage,
@@ -109,6 +110,37 @@ describe('dataset: generation is deterministic', () => {
     });
     expect(n).to.equal(train.annotations.length);
     expect(ds.loadImage(0).width).to.equal(SMALL.size);
+  });
+
+  it('the loader reads the generated files: mosaic batches with valid labels', () => {
+    const dir = dirs[0];
+    const ds = new CocoDetectionDataset(
+      path.join(dir, SPLIT_DIRS.train),
+      path.join(dir, SPLIT_ANNOTATIONS.train),
+    );
+    const loader = new TrainLoader(ds, { batchSize: 4, inputSize: 128, seed: 1, mosaicProb: 1 });
+    const batch = loader.batch(0, 1);
+    expect(batch.images.shape).to.deep.equal([4, 3, 128, 128]);
+    let valid = 0;
+    batch.counts.forEach((count, b) => {
+      for (let j = 0; j < 120; j++) {
+        const o = (b * 120 + j) * 5;
+        const [c, cx, cy, w, h] = batch.labels.data.subarray(o, o + 5);
+        if (j >= count) {
+          expect([c, cx, cy, w, h]).to.deep.equal([0, 0, 0, 0, 0]);
+          continue;
+        }
+        valid++;
+        expect(Number.isInteger(c) && c >= 0 && c < 8).to.equal(true);
+        expect(Math.min(w, h)).to.be.greaterThan(1);
+        // float32 storage of values ≤ 128: 1e-4 slack on the box lying inside the input.
+        expect(cx - w / 2).to.be.at.least(-1e-4);
+        expect(cy + h / 2).to.be.at.most(128 + 1e-4);
+      }
+    });
+    expect(valid).to.be.greaterThan(4);
+    const bad = batch.images.data.filter((v) => !(v >= 0 && v <= 255 && Number.isInteger(v)));
+    expect(bad.length).to.equal(0);
   });
 });
 
