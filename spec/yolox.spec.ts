@@ -143,7 +143,8 @@ describe('models/checkpoint', function () {
     const missing = path.join(tmp, 'missing.safetensors');
     writeSafetensors(missing, sd);
     expect(() => loadYoloxCheckpoint(missing)).to.throw(UserError, new RegExp(
-      'missing\\.safetensors: not a YOLO-X Tiny checkpoint: missing \\(1\\): head\\.obj_preds\\.2\\.bias'));
+      'missing\\.safetensors: not a YOLO-X Tiny checkpoint: '
+      + 'missing \\(1\\): head\\.obj_preds\\.2\\.bias'));
     const full = new Map<string, StateEntry>(yoloxTiny(0).stateDict());
     const w = Float32Array.from(full.get('head.stems.0.conv.weight')!.data as Float32Array);
     w[5] = NaN;
