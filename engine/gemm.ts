@@ -20,9 +20,11 @@
  * power-of-two-scaled integers), or the exact integer GEMM in engine/gemm_int8.ts.
  */
 import { ensureShared, sharedCopy } from './memory.js';
-import { getThreads, runTask } from './threads/pool.js';
-import { wasmAvailable } from './wasm/runtime.js';
-import { planJobs } from './wasm/sgemm.js';
+import { getThreads, regionsInUse, runTask } from './threads/pool.js';
+import {
+  ensureMemoryBytes, mainThreadKernels, REGION_BYTES, wasmAvailable,
+} from './wasm/runtime.js';
+import { packSharedA, planJobs, sharedABytes } from './wasm/sgemm.js';
 
 export interface GemmArgs {
   M: number;
@@ -89,12 +91,20 @@ export function gemm(g: GemmArgs): void {
   const threads = getThreads();
   const parallel = threads > 1 && macs >= PARALLEL_MACS;
   const plan = planJobs(M, N, parallel ? threads : 1);
+  // When several column blocks would each repack the same rows of A, pack A once up front.
+  let aShared = -1;
+  if (plan.nJobs > 1 && K > 0) {
+    aShared = regionsInUse() * REGION_BYTES;
+    ensureMemoryBytes(aShared + sharedABytes(M, K));
+    packSharedA(g, mainThreadKernels(), aShared);
+  }
   if (!parallel) {
-    runTask({ kind: 'sgemm', g, plan }, false);
+    runTask({ kind: 'sgemm', g, plan, aShared }, false);
     return;
   }
   // Workers reach the arrays only through shared memory: copy any that are not shared.
   const c = g.c.buffer instanceof SharedArrayBuffer ? g.c : sharedCopy(g.c);
-  runTask({ kind: 'sgemm', g: { ...g, a: ensureShared(g.a), b: ensureShared(g.b), c }, plan });
+  const gs = { ...g, a: ensureShared(g.a), b: ensureShared(g.b), c };
+  runTask({ kind: 'sgemm', g: gs, plan, aShared });
   if (c !== g.c) g.c.set(c);
 }

@@ -102,7 +102,8 @@ describe('engine/threads pool', () => {
     const broken = { ...g, a: null as unknown as Float32Array };
     const plan = planJobs(96, 600, 2);
     expect(plan.mJobs * plan.nJobs).to.be.greaterThan(1);
-    expect(() => runTask({ kind: 'sgemm', g: broken, plan })).to.throw(/parallel job failed/);
+    expect(() => runTask({ kind: 'sgemm', g: broken, plan, aShared: -1 }))
+      .to.throw(/parallel job failed/);
     const one = makeF32({ M: 96, K: 64, N: 600 }, 4);
     setThreads(1);
     gemm(one);

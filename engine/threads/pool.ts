@@ -122,6 +122,11 @@ export async function shutdownPool(): Promise<void> {
   await Promise.all(workers.splice(0).map(stopWorker));
 }
 
+/** Scratch regions that threads may use (0 … n−1); memory above them is free for a task. */
+export function regionsInUse(): number {
+  return Math.max(getThreads(), ...workers.map((w) => w.index + 1));
+}
+
 /** Jobs each thread index ran in the last task (index 0 = main thread); for tests. */
 export function lastTaskJobs(): number[] {
   return lastControl === null ? [] : jobsByThread(lastControl, lastThreads);

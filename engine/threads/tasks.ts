@@ -10,7 +10,7 @@ import { igemmJob } from '../wasm/igemm.js';
 import { sgemmJob, type JobPlan } from '../wasm/sgemm.js';
 
 export type Task =
-  | { kind: 'sgemm'; g: GemmArgs; plan: JobPlan }
+  | { kind: 'sgemm'; g: GemmArgs; plan: JobPlan; aShared: number }
   | { kind: 'igemm'; g: GemmInt8Args; plan: JobPlan };
 
 /** Number of jobs in a task. */
@@ -21,7 +21,7 @@ export function jobCount(task: Task): number {
 /** Run job `job` of `task` on thread `t` (which owns scratch region t of the wasm memory). */
 export function runJob(task: Task, job: number, kern: Kernels, t: number): void {
   switch (task.kind) {
-    case 'sgemm': return sgemmJob(task.g, task.plan, job, kern, t);
+    case 'sgemm': return sgemmJob(task.g, task.plan, task.aShared, job, kern, t);
     case 'igemm': return igemmJob(task.g, task.plan, job, kern, t);
   }
 }

@@ -4,7 +4,8 @@
  *
  * Memory map (bytes): thread t owns [t·REGION_BYTES, (t+1)·REGION_BYTES), split into
  *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES) · staging (S_BYTES)
- * Thread 0 is the main thread, threads 1…T−1 are the pool's workers. The memory is created on the
+ * Thread 0 is the main thread, threads 1…T−1 are the pool's workers. Above the regions in use,
+ * a GEMM may keep A packed once for all its jobs (see sgemm.ts). The memory is created on the
  * main thread, grown when the pool grows, and posted to the workers with the compiled module.
  */
 import { buildGemmModule, MEMORY_MAX_PAGES, SGEMM_SHAPE } from './kernels.js';
@@ -13,8 +14,8 @@ import { buildGemmModule, MEMORY_MAX_PAGES, SGEMM_SHAPE } from './kernels.js';
 export const MC = 96;
 export const KC = 256;
 export const NC = 512;
-/** Largest C block one job may hold: MJ rows × NC columns. */
-export const MJ = 240;
+/** Largest C block one job may hold: MJ rows × NC columns (MJ a multiple of MC). */
+export const MJ = 2 * MC;
 
 const PAGE = 65536;
 const align = (n: number): number => Math.ceil(n / 64) * 64;
@@ -111,6 +112,17 @@ export function sharedMemory(threads = 1): WebAssembly.Memory {
     if (have < pages) mainMemory.grow(pages - have);
   }
   return mainMemory;
+}
+
+/** Grow the main thread's shared memory to at least `bytes` (workers see the growth). */
+export function ensureMemoryBytes(bytes: number): void {
+  const mem = sharedMemory();
+  const have = mem.buffer.byteLength;
+  if (bytes > have) {
+    const pages = Math.ceil((bytes - have) / PAGE);
+    if (have / PAGE + pages > MEMORY_MAX_PAGES) throw new RangeError('GEMM too large for memory');
+    mem.grow(pages);
+  }
 }
 
 /** The main thread's kernels (thread index 0). */

@@ -37,7 +37,8 @@ export interface JobPlan {
  */
 export function planJobs(M: number, N: number, threads: number, mr = MR, nr = NR): JobPlan {
   const mBlocks = Math.ceil(M / MJ);
-  const mJob = Math.min(MJ, roundUp(Math.ceil(M / mBlocks), mr));
+  // Row blocks are whole MC blocks (so they line up with the shared packed A) unless M ≤ MC.
+  const mJob = M <= MC ? roundUp(M, mr) : Math.min(MJ, roundUp(Math.ceil(M / mBlocks), MC));
   const mJobs = Math.ceil(M / mJob);
   const want = threads > 1 ? Math.ceil((3 * threads) / mJobs) : 1;
   const nBlocks = Math.max(Math.ceil(N / NC), Math.min(want, Math.ceil(N / 64)));
@@ -67,17 +68,17 @@ function stage(f: Float32Array, sw: number, src: Float32Array, s0: number, ld: n
   return lds * 4;
 }
 
-/** Pack op(A)[m0…m0+mcb, pc…pc+kc] as MR-row panels at byte address reg.a. */
-function packA(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, m0: number,
+/** Pack op(A)[m0…m0+mcb, pc…pc+kc] as MR-row panels at byte address `dst`. */
+function packA(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, dst: number, m0: number,
   mcb: number, pc: number, kc: number): void {
   const ao = g.aOffset ?? 0, panels = Math.ceil(mcb / MR), mPad = panels * MR;
   if (g.transA) {
     // A is K×M: stage kc rows of mcb values, then each k's MR values form one panel step.
     const ld = stage(f, reg.s / 4, g.a, ao + pc * g.lda + m0, g.lda, kc, kc, mcb, mPad);
-    kern.packARows(reg.s, ld, reg.a, kc, panels);
+    kern.packARows(reg.s, ld, dst, kc, panels);
   } else {
     const ld = stage(f, reg.s / 4, g.a, ao + m0 * g.lda + pc, g.lda, mcb, mPad, kc, kc);
-    kern.packACols(reg.s, ld, reg.a, kc, panels);
+    kern.packACols(reg.s, ld, dst, kc, panels);
   }
 }
 
@@ -95,8 +96,37 @@ function packB(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, n0: num
   }
 }
 
-/** Run job `job` of `plan` on thread `t` (its scratch region) with that thread's kernels. */
-export function sgemmJob(g: GemmArgs, plan: JobPlan, job: number, kern: Kernels, t: number): void {
+/** Depth of the K blocks: (nearly) equal blocks ≤ KC; changes speed only, never the bits. */
+const kBlock = (K: number): number => Math.ceil(K / Math.ceil(K / KC));
+
+/** Bytes of A packed once: ⌈M/MC⌉ blocks of MC rows × K. */
+export const sharedABytes = (M: number, K: number): number => Math.ceil(M / MC) * MC * K * 4;
+
+/** Byte address of block (rows from ic, a multiple of MC; depth from pc) of the shared A. */
+const sharedABlock = (base: number, ic: number, pc: number, K: number): number =>
+  base + ((ic / MC) * K + pc) * MC * 4;
+
+/**
+ * Pack all of op(A) once at byte address `base` (above every thread's region), using thread
+ * 0's staging area; the jobs then read their A panels from there instead of repacking them.
+ */
+export function packSharedA(g: GemmArgs, kern: Kernels, base: number): void {
+  const { M, K } = g, reg = region(0), f = new Float32Array(kern.memory.buffer);
+  const kcMax = kBlock(K);
+  for (let ic = 0; ic < M; ic += MC) {
+    for (let pc = 0; pc < K; pc += kcMax) {
+      packA(g, kern, f, reg, sharedABlock(base, ic, pc, K), ic, Math.min(MC, M - ic), pc,
+        Math.min(kcMax, K - pc));
+    }
+  }
+}
+
+/**
+ * Run job `job` of `plan` on thread `t` (its scratch region) with that thread's kernels.
+ * `aShared` is the byte address of A packed by packSharedA, or −1 to pack A here.
+ */
+export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: number, kern: Kernels,
+  t: number): void {
   const { M, N, K, c, ldc } = g, co = g.cOffset ?? 0;
   const jm = Math.floor(job / plan.nJobs), jn = job % plan.nJobs;
   const m0 = jm * plan.mJob, n0 = jn * plan.nJob;
@@ -110,15 +140,16 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, job: number, kern: Kernels,
     if (g.accumulate) f.set(c.subarray(s, s + nc), d);
     else f.fill(0, d, d + nc);
   }
-  // K blocks of (nearly) equal depth ≤ KC; the depth changes speed only, never the bits.
-  const kcMax = Math.ceil(K / Math.ceil(K / KC));
+  const kcMax = kBlock(K);
   for (let pc = 0; pc < K; pc += kcMax) {
     const kc = Math.min(kcMax, K - pc);
     packB(g, kern, f, reg, n0, nc, pc, kc);
     for (let ic = 0; ic < mc; ic += MC) {
       const mcb = Math.min(MC, mc - ic);
-      packA(g, kern, f, reg, m0 + ic, mcb, pc, kc);
-      kern.sgemmBlock(reg.a, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR, kc,
+      let pa = reg.a;
+      if (aShared >= 0) pa = sharedABlock(aShared, m0 + ic, pc, K);
+      else packA(g, kern, f, reg, reg.a, m0 + ic, mcb, pc, kc);
+      kern.sgemmBlock(pa, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR, kc,
         ldw * 4);
     }
   }
