@@ -14,10 +14,13 @@
  *   (separate multiply and add, no FMA). So 1 and N threads give bit-identical results.
  * - reference (`gemmReference`, and `gemm` for tiny problems or without wasm SIMD): one float64
  *   sum over k in increasing order, rounded once to float32.
- * The two differ by float32 rounding of the running sum: |fast − reference| ≤ K·2⁻²⁴·Σ_k|a_k·b_k|
- * per element (the classic bound for recursive summation, γ_K ≈ K·u); spec/gemm.spec.ts checks it.
- * Call `gemmReference` directly where float64 accumulation matters (e.g. exact sums of
- * power-of-two-scaled integers), or the exact integer GEMM in engine/gemm_int8.ts.
+ * The two differ by float32 rounding of the running sum: per element
+ *   |fast − reference| ≤ (K + 2)·2⁻²⁴·(|C₀| + Σ_k |a_k·b_k|)   (C₀ = C before, when accumulating)
+ * (recursive summation's γ_K bound plus the product and final roundings); spec/gemm.spec.ts
+ * checks it, and checks the fast path bit for bit against a Math.fround emulation.
+ * Sums of power-of-two-scaled integers (fake-quant) stay exact on the fast path only while every
+ * partial sum is below 2^24 units; use `gemmReference` (float64) or engine/gemm_int8.ts when
+ * exactness must be guaranteed.
  */
 import { ensureShared, sharedCopy } from './memory.js';
 import { getThreads, regionsInUse, runTask } from './threads/pool.js';
