@@ -17,6 +17,7 @@ import { foldConvBn } from '../quant/graph/passes/fold_conv_bn.js';
 import { nameYoloxNodes } from '../quant/graph/passes/name_yolox.js';
 import { rewriteActivations } from '../quant/graph/passes/rewrite_activations.js';
 import { insertQuantizers } from '../quant/graph/passes/insert_quantizers.js';
+import { calibrate } from '../quant/calibrate.js';
 import { captureYoloxBody } from '../quant/graph/yolox_capture.js';
 import { capture } from '../quant/graph/capture.js';
 import { concat } from '../ops/shape.js';
@@ -150,6 +151,41 @@ describe('quant/graph: YOLO-X capture and passes (seed-0 random weights, 64×64)
     w.grad = null;
     gamma.grad = null;
     expect(viaGraph).to.deep.equal(viaModel);
+  });
+});
+
+describe('quant/graph: QAT-style backward through the fake-quant graph (identity STE)', () => {
+  it('dL/d(reg_preds.k.bias) = Σ of the upstream gradient over its channel and the map', () => {
+    const model = yoloxTiny(1);
+    const g = insertQuantizers(rewriteActivations(foldConvBn(nameYoloxNodes(
+      captureYoloxBody(model, Tensor.zeros([1, 3, 64, 64]))))));
+    const x = randomInput([2, 3, 64, 64], 7);
+    calibrate(g, [x]); // leaves observers off, fake-quant on
+    for (const p of model.parameters()) p.grad = null;
+    const out = runGraph(g, x).get('head.out1.train_cat')!; // [2, 85, 4, 4]
+    const seed = Float32Array.from(out.data, (_, i) => Math.cos(i) * (1 + (i % 7)));
+    backward(out, seed);
+    // y = fq(conv(x, fq(W), fq(b))) then fq(cat): with the identity STE every fq passes the
+    // gradient unchanged — saturated elements included — so db_c is the plain sum of the seed
+    // over channel c's positions of the cat, whatever the scales.
+    const bias = new Map(model.namedParameters()).get('head.reg_preds.1.bias')!;
+    const [B, C, H, W] = out.shape;
+    for (let c = 0; c < 4; c++) {
+      let sum = 0;
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < H * W; i++) sum += seed[(b * C + c) * H * W + i];
+      }
+      expect(bias.grad![c]).to.be.closeTo(sum, 1e-4 * Math.max(1, Math.abs(sum)));
+    }
+    // Gradients reach the BN-folded convs' W, γ, β (through W′ and b′); the running statistics
+    // are buffers and get none.
+    const params = new Map(model.namedParameters());
+    for (const k of ['head.reg_convs.1.1.conv.weight', 'head.reg_convs.1.1.bn.weight',
+      'head.reg_convs.1.1.bn.bias', 'backbone.backbone.dark4.1.conv3.conv.weight']) {
+      const gr = params.get(k)!.grad!;
+      expect(gr.some((v) => v !== 0), k).to.equal(true);
+      expect(gr.every(Number.isFinite), k).to.equal(true);
+    }
   });
 });
 
