@@ -107,12 +107,15 @@ describe('yoloxq eval (spawned CLI) on a one-image COCO folder', function () {
     type Man = { settings: { low_conf: number } };
     const lowConf = fixtureJson<Man>('yolox_tiny', 'eval_416', 'manifest.json').settings.low_conf;
     const results = path.join(tmp, 'results.json');
+    const report = path.join(tmp, 'report.json');
     const r = run('eval', '--ckpt', CKPT, '--coco', tmp, '--conf', String(lowConf),
-      '--results', results, '--threads', '1');
+      '--results', results, '--json', report, '--threads', '1');
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).to.have.length(12);
     expect(lines[0]).to.match(/^ Average Precision {2}\(AP\) @\[ IoU=0\.50:0\.95 \| area= {3}all/);
+    const stats = (JSON.parse(fs.readFileSync(report, 'utf8')) as { stats: number[] }).stats;
+    expect(stats).to.have.length(12);
     type Row = { image_id: number; category_id: number; bbox: number[]; score: number };
     const ours = JSON.parse(fs.readFileSync(results, 'utf8')) as Row[];
     const ref = fixtureJson<Row[]>('yolox_tiny', 'eval_416', 'coco_results.json');

@@ -1,10 +1,10 @@
 /**
  * @file `yoloxq eval --ckpt FILE --coco DIR [--ann FILE] [--images DIR] [--limit N] [--conf 0.01]
- * [--nms 0.65] [--size 416] [--results FILE] [--threads N]`: the official COCO evaluation of the
- * FP32 model — each image through the evaluator's input path (resize, letterbox), forward,
- * postprocess (class-aware NMS), COCO-format results (boxes ÷ r, xywh, sorted category ids), then
- * COCOeval bbox (eval/coco, identical to pycocotools), printing its summary.
- * Layout (official COCODataset): DIR/annotations/instances_val2017.json, images in DIR/val2017/.
+ * [--nms 0.65] [--size 416] [--results FILE] [--json FILE] [--threads N]`: the official COCO
+ * evaluation of the FP32 model — each image through the evaluator's input path (resize, then
+ * letterbox), forward, postprocess (class-aware NMS), COCO-format results (boxes ÷ r, xywh,
+ * sorted category ids), then COCOeval bbox (eval/coco, identical to pycocotools), printing its
+ * summary. Layout (official COCODataset): DIR/annotations/instances_val2017.json, DIR/val2017/.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ import type { Command } from '../cli.js';
 import { numberOption, requireString } from '../cli.js';
 import { noGrad } from '../../engine/autograd.js';
 import { UserError } from '../../engine/errors.js';
+import { writeFileAtomic } from '../../engine/formats/files.js';
 import {
   evaluateCoco, readCocoDataset, writeResults, type CocoDetection,
 } from '../../eval/coco/index.js';
@@ -23,6 +24,7 @@ import { batchTensor, letterboxCocoEval } from '../../eval/preprocess.js';
 import {
   CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, sizeOption, str,
 } from './model_options.js';
+import { cocoevalReport } from './cocoeval.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -38,6 +40,7 @@ export const evalCommand: Command = {
     nms: str('n', '0.65', 'T  NMS IoU threshold (the Exp\'s nmsthre)'),
     size: str('z', '416', 'PX  network input side (multiple of 32)'),
     results: str('r', '', 'FILE  also write the COCO results JSON'),
+    json: str('j', '', 'FILE  also write stats and per-category AP/AR (as yoloxq cocoeval --json)'),
     threads: THREADS_OPTION,
   },
   run(opts) {
@@ -90,5 +93,8 @@ export const evalCommand: Command = {
     if (typeof opts.results === 'string' && opts.results !== '') writeResults(opts.results, dets);
     const res = evaluateCoco(subset, dets);
     process.stdout.write(res.summary);
+    if (typeof opts.json === 'string' && opts.json !== '') {
+      writeFileAtomic(opts.json, cocoevalReport(res));
+    }
   },
 };
