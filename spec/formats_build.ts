@@ -45,7 +45,8 @@ export function tuple(...items: Bytes[]): Bytes {
   return [...OP.MARK, ...items.flat(), ...OP.TUPLE];
 }
 export function dict(entries: [string, Bytes][]): Bytes {
-  return [...OP.EMPTY_DICT, ...OP.MARK, ...entries.flatMap(([k, v]) => [...str(k), ...v]), ...OP.SETITEMS];
+  const body = entries.flatMap(([k, v]) => [...str(k), ...v]);
+  return [...OP.EMPTY_DICT, ...OP.MARK, ...body, ...OP.SETITEMS];
 }
 export function orderedDict(entries: [string, Bytes][]): Bytes {
   const body = entries.flatMap(([k, v]) => [...str(k), ...v]);
@@ -53,7 +54,10 @@ export function orderedDict(entries: [string, Bytes][]): Bytes {
     ...OP.MARK, ...body, ...OP.SETITEMS];
 }
 
-/** `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict())` */
+/**
+ * `_rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride,
+ * False, OrderedDict())`, the record torch.save writes for a tensor.
+ */
 export function tensor(
   type: string, key: string, numel: number, offset: number, size: number[], stride: number[],
 ): Bytes {
@@ -110,12 +114,15 @@ export function tinyPickle(): Uint8Array {
     ['odd', tensor('FloatStorage', '0', 6, 1, [3], [2])], // offset 1, stride 2
     ['n', tensor('LongStorage', '1', 1, 0, [], [])],
   ]);
-  const top = dict([['model', sd], ['epoch', int(3)], ['best_ap', binfloat(0.5)], ['ema', [...OP.NONE]]]);
+  const top = dict([
+    ['model', sd], ['epoch', int(3)], ['best_ap', binfloat(0.5)], ['ema', [...OP.NONE]],
+  ]);
   return pickle(top);
 }
 
 export function tinyStorages(): Record<string, Uint8Array> {
-  return { 0: f32bytes([10, 11, 12, 13, 14, 15]), 1: new Uint8Array(new BigInt64Array([7n]).buffer) };
+  const i64 = new Uint8Array(new BigInt64Array([7n]).buffer);
+  return { 0: f32bytes([10, 11, 12, 13, 14, 15]), 1: i64 };
 }
 
 export function tinyPth(level = 0): Uint8Array {

@@ -20,7 +20,9 @@ import { mutate, tinyPickle, tinyPth, tinyStorages, torchZip, withZip64 } from '
 interface Tally { ok: number; refused: number }
 
 /** Runs `parse` on `iterations` corruptions of `valid`; fails on the first non-UserError. */
-function fuzz(seed: number, iterations: number, valid: Uint8Array, parse: (b: Uint8Array) => unknown): Tally {
+function fuzz(
+  seed: number, iterations: number, valid: Uint8Array, parse: (b: Uint8Array) => unknown,
+): Tally {
   const rng = new Rng(seed);
   const tally: Tally = { ok: 0, refused: 0 };
   for (let i = 0; i < iterations; i++) {
@@ -63,7 +65,8 @@ describe('engine/formats: fuzzing (seeded corruptions → only UserErrors)', () 
   });
 
   it('the fixture\'s 74 kB data.pkl through the unpickler: 300 corruptions', () => {
-    const zip = new ZipArchive(readFileOrFail(fixturePath('yolox_tiny', 'weights', 'ckpt.pth')), 'ckpt');
+    const file = fixturePath('yolox_tiny', 'weights', 'ckpt.pth');
+    const zip = new ZipArchive(readFileOrFail(file), file);
     const pkl = zip.read('ckpt.pth/data.pkl');
     const globals = new Map<string, GlobalDef>([
       ['collections.OrderedDict', { call: () => new Map() }],
@@ -71,14 +74,15 @@ describe('engine/formats: fuzzing (seeded corruptions → only UserErrors)', () 
       ['torch.FloatStorage', {}], ['torch.LongStorage', {}],
     ]);
     const opts = { where: 'data.pkl', globals, persistentLoad: (pid: unknown) => pid };
-    expect((unpickle(pkl, opts) as Map<string, Map<string, unknown>>).get('model')!.size).to.equal(462);
+    const top = unpickle(pkl, opts) as Map<string, Map<string, unknown>>;
+    expect(top.get('model')!.size).to.equal(462);
     const t = fuzz(4, 300, pkl, (b) => unpickle(b, opts));
     expect(t.refused).to.be.above(100);
   });
 
   it('safetensors: 3000 corruptions', () => {
     const valid = formatSafetensors(new Map([
-      ['conv.weight', { dtype: 'float32', shape: [2, 1, 1, 2], data: Float32Array.from([1, 2, 3, 4]) }],
+      ['conv.w', { dtype: 'float32', shape: [2, 1, 1, 2], data: Float32Array.from([1, 2, 3, 4]) }],
       ['bn.num_batches_tracked', { dtype: 'int64', shape: [], data: BigInt64Array.of(5n) }],
       ['mask', { dtype: 'uint8', shape: [3], data: Uint8Array.from([1, 0, 1]) }],
     ]), { epoch: '1' });

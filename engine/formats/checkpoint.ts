@@ -18,8 +18,8 @@ export function detectCheckpointFormat(bytes: Uint8Array, where = 'checkpoint'):
   if (looksLikeZip(bytes)) return 'pth';
   if (bytes.length >= 9 && bytes[8] === 0x7b /* { */) return 'safetensors';
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
-    throw new FormatError(where, 'legacy (pre-1.6, non-zip) PyTorch checkpoints are not supported: ' +
-      're-save it with torch.save(obj, path) from torch ≥ 1.6');
+    throw new FormatError(where, 'legacy (pre-1.6, non-zip) PyTorch checkpoints are not ' +
+      'supported: re-save it with torch.save(obj, path) from torch ≥ 1.6');
   }
   throw new FormatError(where, bytes.length < 4
     ? 'truncated checkpoint (file too short)'

@@ -212,9 +212,18 @@ class Unpickler {
           this.push([this.pop(), b, c]);
           break;
         }
-        case 0x64: { const m = new Map(); this.setItems(m, this.popMark()); this.push(m); break; } // DICT
+        case 0x64: { // DICT
+          const m = new Map();
+          this.setItems(m, this.popMark());
+          this.push(m);
+          break;
+        }
         case 0x61: { const v = this.pop(); this.append(this.top(), [v]); break; } // APPEND
-        case 0x65: { const items = this.popMark(); this.append(this.top(), items); break; } // APPENDS
+        case 0x65: { // APPENDS
+          const items = this.popMark();
+          this.append(this.top(), items);
+          break;
+        }
         case 0x73: { // SETITEM
           const v = this.pop();
           const k = this.pop();
@@ -227,7 +236,11 @@ class Unpickler {
         case 0x94: this.memo.set(this.memo.size, this.top()); break; // MEMOIZE
         case 0x68: this.push(this.memoGet(this.u8())); break; // BINGET
         case 0x6a: this.push(this.memoGet(this.u32())); break; // LONG_BINGET
-        case 0x63: { const module = this.line(); this.push(this.resolve(module, this.line())); break; }
+        case 0x63: { // GLOBAL: module and name, each ended by a newline
+          const module = this.line();
+          this.push(this.resolve(module, this.line()));
+          break;
+        }
         case 0x93: { // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();

@@ -30,6 +30,15 @@ export interface Safetensors {
   readonly metadata: Record<string, string>;
 }
 
+/** One header entry after validation. */
+interface Item {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
 /** Parses safetensors bytes; `where` names the file in errors. */
 export function parseSafetensors(bytes: Uint8Array, where = 'safetensors'): Safetensors {
   const fail = (detail: string): never => {
@@ -44,62 +53,81 @@ export function parseSafetensors(bytes: Uint8Array, where = 'safetensors'): Safe
   const headerEnd = 8 + Number(n);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+    header = JSON.parse(text);
   } catch {
     fail('corrupt safetensors header (not valid UTF-8 JSON)');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    fail('corrupt safetensors header (not a JSON object)');
-  }
+  if (!isObject(header)) fail('corrupt safetensors header (not a JSON object)');
   const dataLen = bytes.length - headerEnd;
   const metadata: Record<string, string> = {};
-  const items: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  const items: Item[] = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('__metadata__ is not an object');
-      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof s !== 'string') fail(`__metadata__ value for ${quote(k)} is not a string`);
-        metadata[k] = s as string;
-      }
+    if (name !== '__metadata__') {
+      items.push(checkItem(name, v, dataLen, fail));
       continue;
     }
-    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    const dtype = typeof e?.dtype === 'string' ? CODES[e.dtype] : undefined;
-    if (dtype === undefined) fail(`${quote(name)}: unsupported or missing dtype`);
-    const shape = e!.shape;
-    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${quote(name)}: bad shape`);
-    const off = e!.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1]) {
-      fail(`${quote(name)}: bad data_offsets`);
+    if (!isObject(v)) fail('__metadata__ is not an object');
+    for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof s !== 'string') fail(`__metadata__ value for ${quote(k)} is not a string`);
+      metadata[k] = s as string;
     }
-    const [begin, end] = off as number[];
-    if (end > dataLen) {
-      fail(`${quote(name)}: data_offsets [${begin}, ${end}] out of range (data is ${dataLen} bytes)`);
-    }
-    const numel = numelOf(shape as number[]);
-    if (numel > MAX_ELEMENTS) fail(`${quote(name)}: tensor too large`);
-    if (end - begin !== numel * ITEM_BYTES[dtype as DType]) {
-      fail(`${quote(name)}: data_offsets span ${end - begin} bytes, ` +
-        `shape [${(shape as number[]).join(', ')}] × ${e!.dtype} needs ${numel * ITEM_BYTES[dtype as DType]}`);
-    }
-    items.push({ name, dtype: dtype as DType, shape: shape as number[], begin, end });
   }
-  items.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let cursor = 0;
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i];
-    if (it.begin < cursor) fail(`tensors ${quote(items[i - 1].name)} and ${quote(it.name)} overlap`);
-    if (it.begin > cursor) fail(`unused bytes before ${quote(it.name)} (offset ${cursor})`);
-    cursor = it.end;
-  }
-  if (cursor !== dataLen) fail(`${dataLen - cursor} bytes after the last tensor (corrupt or truncated)`);
+  checkTiling(items, dataLen, fail);
 
   const tensors: StateDict = new Map();
   for (const it of items) {
     const raw = bytes.subarray(headerEnd + it.begin, headerEnd + it.end);
-    tensors.set(it.name, makeEntry(it.dtype, it.shape, decodeElements(raw, it.dtype, numelOf(it.shape))));
+    const data = decodeElements(raw, it.dtype, numelOf(it.shape));
+    tensors.set(it.name, makeEntry(it.dtype, it.shape, data));
   }
   return { tensors, metadata };
+}
+
+/** Validates one header entry: known dtype, shape, offsets in range and matching the shape. */
+function checkItem(name: string, v: unknown, dataLen: number, fail: (d: string) => never): Item {
+  const e = (isObject(v) ? v : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const dtype = typeof e.dtype === 'string' ? CODES[e.dtype] : undefined;
+  const what = quote(name);
+  if (dtype === undefined) fail(`${what}: unsupported or missing dtype`);
+  const shape = e.shape;
+  if (!Array.isArray(shape) || shape.length > 16 || !shape.every(isCount)) {
+    fail(`${what}: bad shape`);
+  }
+  const off = e.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1]) {
+    fail(`${what}: bad data_offsets`);
+  }
+  const [begin, end] = off as number[];
+  if (end > dataLen) {
+    fail(`${what}: data_offsets [${begin}, ${end}] out of range (data is ${dataLen} bytes)`);
+  }
+  const dims = shape as number[];
+  const numel = numelOf(dims);
+  if (numel > MAX_ELEMENTS) fail(`${what}: tensor too large`);
+  const need = numel * ITEM_BYTES[dtype as DType];
+  if (end - begin !== need) {
+    fail(`${what}: data_offsets span ${end - begin} bytes, ` +
+      `shape [${dims.join(', ')}] × ${e.dtype} needs ${need}`);
+  }
+  return { name, dtype: dtype as DType, shape: dims, begin, end };
+}
+
+/** Sorts by offset and requires the tensors to tile [0, dataLen) exactly. */
+function checkTiling(items: Item[], dataLen: number, fail: (d: string) => never): void {
+  items.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it.begin < cursor) {
+      fail(`tensors ${quote(items[i - 1].name)} and ${quote(it.name)} overlap`);
+    }
+    if (it.begin > cursor) fail(`unused bytes before ${quote(it.name)} (offset ${cursor})`);
+    cursor = it.end;
+  }
+  if (cursor !== dataLen) {
+    fail(`${dataLen - cursor} bytes after the last tensor (corrupt or truncated)`);
+  }
 }
 
 /** Reads a safetensors file. */
@@ -117,21 +145,26 @@ export interface WritableTensor {
 /** Serialises tensors (in iteration order) and string metadata as safetensors bytes. */
 export function formatSafetensors(
   tensors: ReadonlyMap<string, WritableTensor>, metadata: Record<string, string> = {},
+  where = 'safetensors',
 ): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__') throw new FormatError('safetensors', 'a tensor cannot be named __metadata__');
+    const fail = (detail: string): never => {
+      throw new FormatError(where, `${quote(name)}: ${detail}`);
+    };
+    if (name === '__metadata__') fail('reserved name');
     const code = CODE_OF[t.dtype as DType];
     const numel = numelOf(t.shape);
-    if (code === undefined) throw new FormatError('safetensors', `${quote(name)}: cannot write dtype ${t.dtype}`);
+    if (code === undefined) fail(`cannot write dtype ${t.dtype}`);
     if (t.data.length !== numel) {
-      throw new FormatError('safetensors', `${quote(name)}: ${t.data.length} elements for shape [${t.shape.join(', ')}]`);
+      fail(`${t.data.length} elements for shape [${t.shape.join(', ')}]`);
     }
     const bytes = encode(t.dtype as DType, t.data, numel);
-    header[name] = { dtype: code, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
+    const offsets = [offset, offset + bytes.length];
+    header[name] = { dtype: code, shape: [...t.shape], data_offsets: offsets };
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -153,15 +186,19 @@ export function formatSafetensors(
 export function writeSafetensors(
   file: string, tensors: ReadonlyMap<string, WritableTensor>, metadata: Record<string, string> = {},
 ): void {
-  writeFileAtomic(file, formatSafetensors(tensors, metadata));
+  writeFileAtomic(file, formatSafetensors(tensors, metadata, file));
 }
 
-/** Little-endian bytes of `numel` elements (float16/bfloat16 round to nearest even via float32). */
-function encode(dtype: DType, data: ArrayLike<number> | ArrayLike<bigint>, numel: number): Uint8Array {
+type Numbers = ArrayLike<number> | ArrayLike<bigint>;
+
+/** Little-endian bytes of `numel` elements. */
+function encode(dtype: DType, data: Numbers, numel: number): Uint8Array {
   // Same-typed arrays are copied as bytes (this host is little-endian, like the format).
   const same = (dtype === 'float32' && data instanceof Float32Array) ||
-    (dtype === 'int64' && data instanceof BigInt64Array) || (dtype === 'int32' && data instanceof Int32Array) ||
-    (dtype === 'uint8' && data instanceof Uint8Array) || (dtype === 'int8' && data instanceof Int8Array);
+    (dtype === 'int64' && data instanceof BigInt64Array) ||
+    (dtype === 'int32' && data instanceof Int32Array) ||
+    (dtype === 'uint8' && data instanceof Uint8Array) ||
+    (dtype === 'int8' && data instanceof Int8Array);
   if (same) {
     const v = data as unknown as ArrayBufferView;
     return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
@@ -173,7 +210,7 @@ function encode(dtype: DType, data: ArrayLike<number> | ArrayLike<bigint>, numel
     switch (dtype) {
       case 'float32': dv.setFloat32(i * 4, num(i), true); break;
       case 'float64': dv.setFloat64(i * 8, num(i), true); break;
-      case 'int64': dv.setBigInt64(i * 8, BigInt(data[i] as number | bigint), true); break;
+      case 'int64': dv.setBigInt64(i * 8, toBigInt(data[i]), true); break;
       case 'int32': dv.setInt32(i * 4, num(i), true); break;
       case 'int16': dv.setInt16(i * 2, num(i), true); break;
       case 'int8': dv.setInt8(i, num(i)); break;
@@ -182,6 +219,14 @@ function encode(dtype: DType, data: ArrayLike<number> | ArrayLike<bigint>, numel
     }
   }
   return out;
+}
+
+function toBigInt(v: number | bigint): bigint {
+  return typeof v === 'bigint' ? v : Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isCount(v: unknown): v is number {

@@ -4,13 +4,16 @@
  *
  * Layout read here (all integers little-endian; APPNOTE.TXT 4.3):
  *   end of central directory (EOCD, sig PK\5\6, 22 bytes + comment) at the end of the file:
- *     @10 u16 total entries, @12 u32 directory size, @16 u32 directory offset, @20 u16 comment length
+ *     @10 u16 total entries, @12 u32 directory size, @16 u32 directory offset,
+ *     @20 u16 comment length
  *   zip64 locator (sig PK\6\7, 20 bytes) just before the EOCD: @8 u64 offset of the zip64 EOCD
- *   zip64 EOCD (sig PK\6\6): @32 u64 total entries, @40 u64 directory size, @48 u64 directory offset
+ *   zip64 EOCD (sig PK\6\6): @32 u64 total entries, @40 u64 directory size,
+ *     @48 u64 directory offset
  *   central directory entry (sig PK\1\2, 46 bytes + name + extra + comment):
  *     @10 u16 method, @16 u32 crc32, @20 u32 compressed size, @24 u32 size, @28 u16 name length,
  *     @30 u16 extra length, @32 u16 comment length, @42 u32 local header offset;
- *     a 0xFFFFFFFF field is in the zip64 extra block (id 1): size, compressed size, offset, in order
+ *     a 0xFFFFFFFF field is in the zip64 extra block (id 1): size, compressed size, offset,
+ *     in that order
  *   local header (sig PK\3\4, 30 bytes + name + extra): @26 u16 name length, @28 u16 extra length
  * Sizes come from the central directory (torch sets the data-descriptor flag and writes zeros in
  * the local header). Methods: 0 (stored) and 8 (deflate, through fflate). Every entry's CRC-32 is
@@ -70,7 +73,9 @@ export class ZipArchive {
       }
     }
     if (out.length !== e.size) this.fail(`zip entry ${quote(name)}: size mismatch`);
-    if (crc32(out) !== e.crc32) this.fail(`zip entry ${quote(name)}: CRC-32 mismatch (corrupt file)`);
+    if (crc32(out) !== e.crc32) {
+      this.fail(`zip entry ${quote(name)}: CRC-32 mismatch (corrupt file)`);
+    }
     return out;
   }
 
