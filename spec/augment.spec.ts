@@ -205,6 +205,16 @@ describe('augment: mosaic and affine', () => {
     expect(shifted).to.deep.equal([[6, 2, 12, 7, 0]]);
   });
 
+  it('warpAffine: a half-pixel shift averages neighbours (ties to even), 114 past the edge', () => {
+    const src = newImage8(5, 1);
+    src.data.set([10, 0, 0, 21, 0, 0, 40, 0, 0, 41, 0, 0, 200, 0, 0]);
+    // dst(x) = src(x − 0.5) = ½·src[x − 1] + ½·src[x]; src[−1] is the border 114.
+    const out = warpAffine(src, [1, 0, 0.5, 0, 1, 0], 5, 1);
+    const red = [0, 1, 2, 3, 4].map((x) => out.data[3 * x]);
+    // (114+10)/2 = 62, (10+21)/2 = 15.5 → 16, (21+40)/2 = 30.5 → 30, 40.5 → 40, 120.5 → 120.
+    expect(red).to.deep.equal([62, 16, 30, 40, 120]);
+  });
+
   it('mosaic without affine jitter: every box holds the colour of its own image', () => {
     const opts = { degrees: 0, translate: 0, scale: [1, 1] as [number, number], shear: 0 };
     for (let seed = 0; seed < 10; seed++) {

@@ -77,8 +77,7 @@ export function warpAffine(src: Image8, M: readonly number[], W: number, H: numb
   const out = newImage8(W, H, C, PAD_VALUE);
   const sw = src.width;
   const sh = src.height;
-  const tap = (x: number, y: number, ch: number): number =>
-    x < 0 || y < 0 || x >= sw || y >= sh ? PAD_VALUE : src.data[(y * sw + x) * C + ch];
+  const sd = src.data;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const xs = ia * x + ib * y + ic;
@@ -89,9 +88,22 @@ export function warpAffine(src: Image8, M: readonly number[], W: number, H: numb
       const fx = xs - x0;
       const fy = ys - y0;
       const o = (y * W + x) * C;
+      // Tap offsets, or −1 for a tap outside the source (it reads the border value 114).
+      const inX0 = x0 >= 0;
+      const inX1 = x0 + 1 < sw;
+      const inY0 = y0 >= 0;
+      const inY1 = y0 + 1 < sh;
+      const p00 = inX0 && inY0 ? (y0 * sw + x0) * C : -1;
+      const p10 = inX1 && inY0 ? (y0 * sw + x0 + 1) * C : -1;
+      const p01 = inX0 && inY1 ? ((y0 + 1) * sw + x0) * C : -1;
+      const p11 = inX1 && inY1 ? ((y0 + 1) * sw + x0 + 1) * C : -1;
       for (let ch = 0; ch < C; ch++) {
-        const top = tap(x0, y0, ch) * (1 - fx) + tap(x0 + 1, y0, ch) * fx;
-        const bot = tap(x0, y0 + 1, ch) * (1 - fx) + tap(x0 + 1, y0 + 1, ch) * fx;
+        const v00 = p00 < 0 ? PAD_VALUE : sd[p00 + ch];
+        const v10 = p10 < 0 ? PAD_VALUE : sd[p10 + ch];
+        const v01 = p01 < 0 ? PAD_VALUE : sd[p01 + ch];
+        const v11 = p11 < 0 ? PAD_VALUE : sd[p11 + ch];
+        const top = v00 * (1 - fx) + v10 * fx;
+        const bot = v01 * (1 - fx) + v11 * fx;
         out.data[o + ch] = Math.min(255, roundHalfEven(top * (1 - fy) + bot * fy));
       }
     }
