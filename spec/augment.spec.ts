@@ -211,7 +211,7 @@ describe('augment: mosaic and affine', () => {
     // dst(x) = src(x − 0.5) = ½·src[x − 1] + ½·src[x]; src[−1] is the border 114.
     const out = warpAffine(src, [1, 0, 0.5, 0, 1, 0], 5, 1);
     const red = [0, 1, 2, 3, 4].map((x) => out.data[3 * x]);
-    // (114+10)/2 = 62, (10+21)/2 = 15.5 → 16, (21+40)/2 = 30.5 → 30, 40.5 → 40, 120.5 → 120.
+    // (114+10)/2 = 62; 15.5 → 16, 30.5 → 30, 40.5 → 40, 120.5 → 120 (half to even).
     expect(red).to.deep.equal([62, 16, 30, 40, 120]);
   });
 
