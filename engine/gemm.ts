@@ -70,6 +70,9 @@ const TINY_MACS = 4096;
 /** Problems from this many multiply-adds are split over the thread pool. */
 const PARALLEL_MACS = 1 << 20;
 
+/** Largest A packed once per call (bytes of wasm memory); bigger ones are packed per job. */
+const SHARED_A_MAX_BYTES = 64 << 20;
+
 let fastEnabled = true;
 
 /** Turn the fast path off (false) or back on; for debugging and benchmarks. */
@@ -96,7 +99,7 @@ export function gemm(g: GemmArgs): void {
   const plan = planJobs(M, N, parallel ? threads : 1);
   // When several column blocks would each repack the same rows of A, pack A once up front.
   let aShared = -1;
-  if (plan.nJobs > 1 && K > 0) {
+  if (plan.nJobs > 1 && K > 0 && sharedABytes(M, K) <= SHARED_A_MAX_BYTES) {
     aShared = regionsInUse() * REGION_BYTES;
     ensureMemoryBytes(aShared + sharedABytes(M, K));
     packSharedA(g, mainThreadKernels(), aShared);

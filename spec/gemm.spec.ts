@@ -189,6 +189,17 @@ describe('engine/gemm_int8 (exact)', () => {
     });
   });
 
+  it('plain (non-shared) int8 arrays are copied for the threads', () => {
+    const c: Case = { M: 64, K: 300, N: 200, accumulate: true };
+    const g = makeI8(c, 11);
+    const plain = { ...g, a: g.a.slice(), b: g.b.slice(), c: g.c.slice() };
+    const ref = { ...g, c: g.c.slice() };
+    gemmInt8(plain);
+    gemmInt8Reference(ref);
+    expect(plain.c.buffer).to.be.instanceOf(ArrayBuffer);
+    expect(Array.from(plain.c)).to.deep.equal(Array.from(ref.c));
+  });
+
   it('all −128: the largest products sum exactly', () => {
     const g = makeI8({ M: 12, K: 1000, N: 16 }, 9);
     g.a.fill(-128);
