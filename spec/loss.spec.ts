@@ -170,6 +170,15 @@ describe('models/loss yoloxLoss (train_128)', () => {
     expect(rest).to.deep.equal([0, 0, 0, 1]);
   });
 
+  it('a GT with no anchor in its centre region gets no foreground (torch would raise here)', () => {
+    const lab = Tensor.zeros([B, 50, 5]);
+    lab.data.set([3, -500, 40, 20, 20]); // centre far left of the image: M = 0 candidates
+    const r = yoloxLoss({ output: trainOut(), grid }, lab, { useL1: false });
+    expect(r.assignments[0]!.candidateAnchors.length).to.equal(0);
+    expect(r.numFgAnchors).to.equal(0);
+    expect(r.terms.num_fg).to.equal(1); // max(0, 1) / max(1 GT, 1)
+  });
+
   it('a label class outside [0, C) is a UserError, not a NaN loss', () => {
     const lab = labels();
     lab.data[0] = 80;
