@@ -129,30 +129,35 @@ export function yoloxLoss(
   }
   const N = Math.max(fgTotal, 1);
 
-  const gOut = new Float64Array(B * A * D);
-  const gOrigin = opts.useL1 ? new Float64Array(B * A * 4) : null;
+  // Gradients kept sparse: the obj logit of every anchor, and full rows for fg anchors only.
+  const fgRows = new Int32Array(fgTotal); // b·A + a of each fg anchor
+  const gFg = new Float64Array(fgTotal * D); // dL/d(output row) of each fg anchor (obj excluded)
+  const gFgOrigin = opts.useL1 ? new Float64Array(fgTotal * 4) : null;
+  const gObj = new Float64Array(B * A);
   const isFg = new Uint8Array(B * A);
+  let j = 0; // running fg row
   let iouSum = 0, clsSum = 0, l1Sum = 0, objSum = 0;
   const gBox = new Float64Array(4);
   for (let b = 0; b < B; b++) {
     const res = assignments[b];
     if (res === null) continue;
     const boxes = gtBoxesOf[b];
-    for (let i = 0; i < res.fgAnchors.length; i++) {
+    for (let i = 0; i < res.fgAnchors.length; i++, j++) {
       const a = res.fgAnchors[i], g = res.matchedGtInds[i];
       const o = (b * A + a) * D;
       isFg[b * A + a] = 1;
+      fgRows[j] = b * A + a;
       // IoU loss on the decoded box.
       iouSum += iouLossCxcywh(out, o, boxes, g * 4, gBox, REG_WEIGHT / N)[0];
-      for (let q = 0; q < 4; q++) gOut[o + q] += gBox[q];
+      for (let q = 0; q < 4; q++) gFg[j * D + q] = gBox[q];
       // Class loss: soft one-hot target.
       const cls = res.gtMatchedClasses[i], iou = res.predIousThisMatching[i];
       for (let c = 0; c < C; c++) {
         const [v, d] = bceLogits(out[o + 5 + c], c === cls ? iou : 0);
         clsSum += v;
-        gOut[o + 5 + c] += d / N;
+        gFg[j * D + 5 + c] = d / N;
       }
-      if (gOrigin !== null && origin !== null) {
+      if (gFgOrigin !== null && origin !== null) {
         const s = grid.strides[a];
         const t = [
           f32(f32(boxes[g * 4] / s) - grid.xShifts[a]),
@@ -163,7 +168,7 @@ export function yoloxLoss(
         for (let q = 0; q < 4; q++) {
           const diff = origin.data[(b * A + a) * 4 + q] - t[q];
           l1Sum += Math.abs(diff);
-          gOrigin[(b * A + a) * 4 + q] += Math.sign(diff) / N;
+          gFgOrigin[j * 4 + q] = Math.sign(diff) / N;
         }
       }
     }
@@ -172,7 +177,7 @@ export function yoloxLoss(
   for (let ba = 0; ba < B * A; ba++) {
     const [v, d] = bceLogits(out[ba * D + 4], isFg[ba]);
     objSum += v;
-    gOut[ba * D + 4] += d / N;
+    gObj[ba] = d / N;
   }
 
   const iouLoss = REG_WEIGHT * iouSum / N, confLoss = objSum / N, clsLoss = clsSum / N;
@@ -184,16 +189,22 @@ export function yoloxLoss(
   };
 
   const loss = Tensor.from([total], []);
-  const inputs = gOrigin !== null && origin !== null ? [output, origin] : [output];
+  const inputs = gFgOrigin !== null && origin !== null ? [output, origin] : [output];
   record('yoloxLoss', inputs, loss, (g) => {
     const s = g[0];
     if (output.requiresGrad) {
       const go = output.gradBuffer();
-      for (let i = 0; i < go.length; i++) go[i] += s * gOut[i];
+      for (let ba = 0; ba < B * A; ba++) go[ba * D + 4] += s * gObj[ba];
+      for (let r = 0; r < fgTotal; r++) {
+        const o = fgRows[r] * D;
+        for (let d = 0; d < D; d++) if (d !== 4) go[o + d] += s * gFg[r * D + d];
+      }
     }
-    if (gOrigin !== null && origin !== null && origin.requiresGrad) {
+    if (gFgOrigin !== null && origin !== null && origin.requiresGrad) {
       const gr = origin.gradBuffer();
-      for (let i = 0; i < gr.length; i++) gr[i] += s * gOrigin[i];
+      for (let r = 0; r < fgTotal; r++) {
+        for (let q = 0; q < 4; q++) gr[fgRows[r] * 4 + q] += s * gFgOrigin[r * 4 + q];
+      }
     }
   });
   return { loss, terms, assignments, numFgAnchors: fgTotal };
