@@ -10,6 +10,7 @@ import { backward, noGrad } from '../engine/autograd.js';
 import { Rng } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
 import { yoloxTiny } from '../models/yolox.js';
+import { decodeCats } from '../models/head_decode.js';
 import { formatGraph } from '../quant/graph/format.js';
 import { runGraph } from '../quant/graph/interpreter.js';
 import { bnInvStd, foldBias, foldWeight } from '../quant/graph/bn_fold.js';
@@ -72,6 +73,8 @@ describe('quant/graph: YOLO-X capture and passes (seed-0 random weights, 64×64)
       const cat = outs.get(`head.out${k}.train_cat`)!;
       expect(Array.from(cat.data)).to.deep.equal(Array.from(concat([reg, obj, cls], 1).data));
     });
+    const cats = [0, 1, 2].map((k) => outs.get(`head.out${k}.cat`)!);
+    expect(Array.from(decodeCats(cats).data)).to.deep.equal(Array.from(ref.output!.data));
   });
 
   const folded = foldConvBn(raw);
