@@ -35,8 +35,14 @@ describe('yoloxq grad (train_128 fixture)', function () {
   const on = path.join(tmp, 'l1_on'), off = path.join(tmp, 'l1_off');
 
   before(() => {
-    run(on, true);
-    run(off, false);
+    const log = console.log;
+    console.log = () => {}; // the command's two summary lines per run
+    try {
+      run(on, true);
+      run(off, false);
+    } finally {
+      console.log = log;
+    }
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

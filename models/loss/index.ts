@@ -8,3 +8,4 @@ export { simota, geometryConstraint, type SimotaInput, type SimotaResult } from 
 export {
   yoloxLoss, type LossTerms, type YoloxLossInput, type YoloxLossResult,
 } from './yolox_loss.js';
+export { lossAndGrad } from './grad_step.js';
