@@ -4,7 +4,7 @@
  *
  *   prepare (capture → name → fold → rewrite → insert) → calibrate on the batches in order
  *   → DIR/scales.json (fixture format), DIR/ptq_report.txt (position + SQNR per quantizer),
- *     DIR/graph.txt (the quantized graph, one line a node)
+ *     DIR/graph.txt (the quantized graph, one line a node), DIR/scales_npu.json (after freeze)
  */
 import * as path from 'node:path';
 import { noGrad } from '../engine/autograd.js';
@@ -16,6 +16,7 @@ import type { YOLOX } from '../models/yolox.js';
 import {
   calibrate, formatReportTable, quantizerReports, type QuantizerReport,
 } from './calibrate.js';
+import { freezeForNpu } from './freeze.js';
 import { formatGraph } from './graph/format.js';
 import type { Graph } from './graph/graph.js';
 import { prepareYolox, runYoloxGraph, type PrepareOptions } from './prepare.js';
@@ -59,9 +60,13 @@ export function runPtq(
   return { graph, report: quantizerReports(graph) };
 }
 
-/** Writes scales.json, ptq_report.txt and graph.txt into `dir`. */
+/**
+ * Writes scales.json, ptq_report.txt and graph.txt into `dir`, and scales_npu.json: the
+ * positions after Quark's freeze passes for the NPU (freeze.ts) — what an export would use.
+ */
 export function writePtqOutputs(dir: string, r: PtqResult, opts: PrepareOptions = {}): void {
   writeScales(path.join(dir, 'scales.json'), r.graph, graphSettings(opts));
+  writeScales(path.join(dir, 'scales_npu.json'), freezeForNpu(r.graph), graphSettings(opts));
   writeFileAtomic(path.join(dir, 'ptq_report.txt'), formatReportTable(r.report) + '\n');
   writeFileAtomic(path.join(dir, 'graph.txt'), formatGraph(r.graph) + '\n');
 }

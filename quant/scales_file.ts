@@ -50,7 +50,9 @@ function quantizerSites(g: Graph): { q: FakeQuantizer; op: string; node: GraphNo
   for (const n of g.nodes) {
     if (n.weightQuantizer) out.push({ q: n.weightQuantizer, op: 'conv_weight', node: n });
     if (n.biasQuantizer) out.push({ q: n.biasQuantizer, op: 'conv_bias', node: n });
-    const producer = n.inputs[0]?.op;
+    // Look through the freeze-time DPU multiply to the hardsigmoid it scales.
+    const src = n.inputs[0]?.op === 'mulConst' ? n.inputs[0].inputs[0] : n.inputs[0];
+    const producer = src?.op;
     if (n.quantizer) out.push({ q: n.quantizer, op: OP_LABEL[producer] ?? producer, node: n });
   }
   return out;

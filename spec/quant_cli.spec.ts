@@ -53,7 +53,7 @@ describe('yoloxq ptq (CLI) on two 64×64 batches', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('writes scales.json (444 quantizers, fixture fields), ptq_report.txt and graph.txt', () => {
+  it('writes scales.json (444 quantizers, fixture fields), the report, graph, NPU scales', () => {
     const s = JSON.parse(fs.readFileSync(path.join(out, 'scales.json'), 'utf8'));
     expect(s.counts).to.deep.equal({ weight: 83, bias: 83, act: 278, total: 444 });
     expect(s.settings).to.deep.equal({ activations: { silu: 'npu', sigmoid: 'npu' } });
@@ -67,6 +67,11 @@ describe('yoloxq ptq (CLI) on two 64×64 batches', function () {
     expect(report[1]).to.match(/^input +act +-1 +0 +\d+\.\d$/);
     const graph = fs.readFileSync(path.join(out, 'graph.txt'), 'utf8');
     expect(graph).to.include('fq.head.out2.cat = quant(head.out2.cat) [1,85,2,2]');
+    const npu = JSON.parse(fs.readFileSync(path.join(out, 'scales_npu.json'), 'utf8'));
+    expect(npu.counts.total).to.equal(444);
+    for (const [k, e] of Object.entries(npu.quantizers) as [string, { pos: number }][]) {
+      if (k.endsWith('.hsig')) expect(e.pos, k).to.be.at.least(7); // the freeze passes ran
+    }
   });
 
   it('two batches: each quantizer keeps batch 0\'s result (a 1–1 vote, first seen wins)', () => {

@@ -3,7 +3,8 @@
  * Quark-style pow2 INT8 post-training quantization (quant/README.md). Each --calib file is one
  * batch [B, 3, H, W] (BGR 0..255, letterboxed), run in the order given with every observer on and
  * every fake-quant off. Writes DIR/scales.json (the fixtures' format), DIR/ptq_report.txt (per
- * quantizer: position, zero point, SQNR on the calibration data) and DIR/graph.txt.
+ * quantizer: position, zero point, SQNR on the calibration data), DIR/graph.txt and
+ * DIR/scales_npu.json (positions after Quark's NPU freeze passes).
  */
 import * as fs from 'node:fs';
 import type { Command } from '../cli.js';
@@ -62,6 +63,6 @@ export const ptqCommand: Command = {
       const med = finite[finite.length >> 1].toFixed(1), worst = finite[0].toFixed(1);
       console.log(`calibration SQNR: median ${med} dB, worst ${worst} dB`);
     }
-    console.log(`wrote ${out}/scales.json, ${out}/ptq_report.txt, ${out}/graph.txt`);
+    console.log(`wrote ${out}/scales.json, ptq_report.txt, graph.txt, scales_npu.json`);
   },
 };

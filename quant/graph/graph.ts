@@ -20,7 +20,7 @@ export type OpName =
   | 'conv2d' | 'batchNorm2d' | 'convBn'
   | 'silu' | 'sigmoid' | 'hardsigmoid'
   | 'add' | 'mul' | 'concat' | 'slice'
-  | 'maxPool2d' | 'upsampleNearest2x';
+  | 'maxPool2d' | 'upsampleNearest2x' | 'mulConst';
 
 export interface ConvAttrs { stride: number; padding: number; groups: number }
 export interface BnAttrs { eps: number; momentum: number }
@@ -44,6 +44,8 @@ export interface AttrsOf {
   slice: SliceAttrs;
   maxPool2d: PoolAttrs;
   upsampleNearest2x: Record<string, never>;
+  /** y = x·value (float32), unquantized: the NPU hardsigmoid factor inserted at freeze. */
+  mulConst: { value: number };
 }
 
 export interface GraphNode<K extends OpName = OpName> {

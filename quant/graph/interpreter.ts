@@ -12,7 +12,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { conv2d } from '../../ops/conv.js';
 import { batchNorm2d } from '../../ops/batchnorm.js';
 import { silu, sigmoid, hardsigmoid } from '../../ops/activation.js';
-import { add, mul } from '../../ops/elementwise.js';
+import { add, mul, mulScalar } from '../../ops/elementwise.js';
 import { concat, slice } from '../../ops/shape.js';
 import { maxPool2d } from '../../ops/pool.js';
 import { upsampleNearest2x } from '../../ops/upsample.js';
@@ -55,6 +55,7 @@ const RULES: { [K in OpName]: Rule<K> } = {
   slice: (n, [x]) => slice(x, n.attrs.axis, n.attrs.start, n.attrs.end, n.attrs.step),
   maxPool2d: (n, [x]) => maxPool2d(x, n.attrs),
   upsampleNearest2x: (_n, [x]) => upsampleNearest2x(x),
+  mulConst: (n, [x]) => mulScalar(x, n.attrs.value),
 };
 
 export interface RunOptions {
