@@ -31,16 +31,22 @@ export interface JobPlan {
 }
 
 /**
- * Cut C into jobs: rows in blocks of at most MJ, columns in blocks of at most NC, and enough
- * blocks (about 3 per thread) for the threads to share the work evenly. Any plan gives the
- * same bits; the plan only affects speed.
+ * Jobs per thread to aim for. Small jobs keep the threads finishing together when one of them is
+ * descheduled (shared machines); with A packed once per call they cost little extra.
+ */
+const JOBS_PER_THREAD = 6;
+
+/**
+ * Cut C into jobs: rows in blocks of at most MJ, columns in blocks of at most NC (and at least
+ * 64 columns), enough of them for the threads to share the work evenly. Any plan gives the same
+ * bits; the plan only affects speed.
  */
 export function planJobs(M: number, N: number, threads: number, mr = MR, nr = NR): JobPlan {
   const mBlocks = Math.ceil(M / MJ);
   // Row blocks are whole MC blocks (so they line up with the shared packed A) unless M ≤ MC.
   const mJob = M <= MC ? roundUp(M, mr) : Math.min(MJ, roundUp(Math.ceil(M / mBlocks), MC));
   const mJobs = Math.ceil(M / mJob);
-  const want = threads > 1 ? Math.ceil((3 * threads) / mJobs) : 1;
+  const want = threads > 1 ? Math.ceil((JOBS_PER_THREAD * threads) / mJobs) : 1;
   const nBlocks = Math.max(Math.ceil(N / NC), Math.min(want, Math.ceil(N / 64)));
   const nJob = Math.min(NC, roundUp(Math.ceil(N / nBlocks), nr));
   return { mJob, nJob, mJobs, nJobs: Math.ceil(N / nJob) };
