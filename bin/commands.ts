@@ -14,5 +14,5 @@ import { gradCommand } from './commands/grad.js';
 
 export const COMMANDS: readonly Command[] = [
   startCommand, cocoevalCommand, datasetCommand, detectCommand, dumpCommand, evalCommand,
-  ptqCommand, gradCommand,
+  ptqCommand, gradCommand, trainCommand,
 ];

@@ -81,6 +81,12 @@ export class Sgd {
   momentumBuffer(p: Tensor): Float32Array | undefined {
     return this.buffers.get(p);
   }
+
+  /** Sets the momentum buffer of `p` (restoring a training checkpoint). */
+  setMomentumBuffer(p: Tensor, buf: Float32Array): void {
+    if (buf.length !== p.size) throw new UserError('sgd: momentum buffer of the wrong size');
+    this.buffers.set(p, buf);
+  }
 }
 
 /**
