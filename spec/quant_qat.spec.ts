@@ -1,0 +1,92 @@
+/**
+ * @file quant/qat: the QAT loss step on the quantized graph (train_128's input and labels, the
+ * seed-0 checkpoint). With every fake-quant off and true SiLU/sigmoid the graph is the eval-mode
+ * FP32 network, so its loss and gradients must equal the model's own eval-mode loss (up to the
+ * BN-fold reassociation); with fake-quant on, gradients still reach every trainable tensor and
+ * the L1 term reads the reg output at its own quantizer.
+ */
+import { expect } from 'chai';
+import { backward, noGrad } from '../engine/autograd.js';
+import { Tensor } from '../engine/tensor.js';
+import { loadYoloxCheckpoint } from '../models/checkpoint.js';
+import { trainOutputs } from '../models/loss/train_outputs.js';
+import { yoloxLoss } from '../models/loss/yolox_loss.js';
+import { calibrate, setQuantState } from '../quant/calibrate.js';
+import { prepareYolox } from '../quant/prepare.js';
+import { enterQatMode, qatLevels, qatLossAndGrad } from '../quant/qat.js';
+import { fixtureF32, fixtureNpy, fixturePath } from './fixtures.js';
+
+describe('quant/qat: loss and gradients through the quantized graph (train_128)', function () {
+  this.timeout(120_000);
+  const input = () =>
+    new Tensor(fixtureF32('yolox_tiny', 'train_128', 'input.npy'), [2, 3, 128, 128]);
+  const labels = () => {
+    const a = fixtureNpy('yolox_tiny', 'train_128', 'labels.npy');
+    return new Tensor(fixtureF32('yolox_tiny', 'train_128', 'labels.npy'), a.shape);
+  };
+  const ckpt = fixturePath('yolox_tiny', 'weights', 'ckpt.pth');
+  const example = Tensor.zeros([1, 3, 128, 128]);
+
+  it('fake-quant off + keep activations = the eval-mode FP32 loss and gradients', () => {
+    const model = loadYoloxCheckpoint(ckpt);
+    const g = prepareYolox(model, { example, activations: { silu: 'keep', sigmoid: 'keep' } });
+    setQuantState(g, { observer: false, fakeQuant: false });
+    const q = qatLossAndGrad(model, g, input(), labels(), { useL1: true });
+    // obj is trained on every anchor, so these gradients are never all zero.
+    const key = 'head.obj_preds.1.bias', key2 = 'backbone.backbone.dark4.0.bn.weight';
+    const params = new Map(model.namedParameters());
+    const gq = [key, key2].map((k) => Float32Array.from(params.get(k)!.grad!));
+
+    model.eval();
+    for (const p of model.parameters()) p.grad = null;
+    const { levels } = model.call(input());
+    const ref = yoloxLoss(trainOutputs(levels, model.head.strides), labels(), { useL1: true });
+    backward(ref.loss);
+    // Folding BN reassociates float32 products (~1e-6 relative per layer); the loss and these
+    // gradients agree to 1e-4 relative, while a wrong slice, level or L1 source is off by > 10 %.
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+    expect(rel(q.terms.total_loss, ref.terms.total_loss)).to.be.below(1e-4);
+    expect(rel(q.terms.l1_loss, ref.terms.l1_loss)).to.be.below(1e-4);
+    expect(q.numFgAnchors).to.equal(ref.numFgAnchors);
+    [key, key2].forEach((k, j) => {
+      const r = params.get(k)!.grad!;
+      let num = 0, den = 0;
+      r.forEach((v, i) => {
+        num = Math.max(num, Math.abs(gq[j][i] - v));
+        den = Math.max(den, Math.abs(v));
+      });
+      expect(den, k).to.be.above(0);
+      expect(num / den, k).to.be.below(1e-3);
+    });
+  });
+
+  it('fake-quant on: finite loss, gradients on W, γ, β, biases; L1 reads the reg quantizer', () => {
+    const model = loadYoloxCheckpoint(ckpt);
+    const g = prepareYolox(model, { example });
+    calibrate(g, [input()]);
+    enterQatMode(g);
+    const r = qatLossAndGrad(model, g, input(), labels(), { useL1: true });
+    expect(Number.isFinite(r.terms.total_loss)).to.equal(true);
+    expect(r.terms.l1_loss).to.be.above(0);
+    const params = new Map(model.namedParameters());
+    const stem = 'backbone.backbone.stem.conv';
+    for (const k of [`${stem}.conv.weight`, `${stem}.bn.weight`, `${stem}.bn.bias`,
+      'head.obj_preds.2.bias']) {
+      const gr = params.get(k)!.grad;
+      expect(gr, k).to.not.equal(null);
+      expect(gr!.some((v) => v !== 0) && gr!.every(Number.isFinite), k).to.equal(true);
+    }
+    // Box regression: fg anchors exist at some level, so some reg_preds weight gets a gradient.
+    const regGrad = (k: number) => params.get(`head.reg_preds.${k}.weight`)!.grad!;
+    expect([0, 1, 2].some((k) => regGrad(k).some((v) => v !== 0))).to.equal(true);
+    // BN running statistics never change in QAT.
+    const rv = model.floatState().get('backbone.backbone.stem.conv.bn.running_var')!;
+    const before = Float32Array.from(rv);
+    qatLossAndGrad(model, g, input(), labels(), { useL1: false });
+    expect(Array.from(rv)).to.deep.equal(Array.from(before));
+    // The L1 source is the reg output at its own quantizer: multiples of that scale.
+    const q = g.quantizers().find((z) => z.name === 'head.reg_preds.0.conv_out')!;
+    const { regForL1 } = noGrad(() => qatLevels(g, input(), model.head.strides));
+    for (const v of regForL1[0].data) expect(Number.isInteger(v / q.scale)).to.equal(true);
+  });
+});
