@@ -117,3 +117,15 @@ export function quantDumpTensors(model: YOLOX, quantDir: string, x: Tensor): Map
   const g = loadQuantizedGraph(model, quantDir, { example });
   return quantizedForward(model, g, x, new Set(QUANT_DUMP_TAPS));
 }
+
+/**
+ * For `yoloxq eval/detect --quant DIR`: the fake-quant model with DIR's scales as a forward
+ * function x [B, 3, size, size] → decoded [B, A, 5 + C] (hardsigmoid scores, Quark's PTQ eval).
+ * The graph is built once for the input size.
+ */
+export function quantizedDetector(
+  model: YOLOX, quantDir: string, size: number,
+): (x: Tensor) => Tensor {
+  const g = loadQuantizedGraph(model, quantDir, { example: Tensor.zeros([1, 3, size, size]) });
+  return (x) => quantizedForward(model, g, x, new Set()).get('fq.output')!;
+}

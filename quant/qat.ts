@@ -15,6 +15,8 @@ import type { Tensor } from '../engine/tensor.js';
 import type { HeadLevelOutput } from '../models/loss/train_outputs.js';
 import { trainOutputs } from '../models/loss/train_outputs.js';
 import { yoloxLoss, type YoloxLossResult } from '../models/loss/yolox_loss.js';
+import { yoloxParamGroups } from '../models/optim/sgd.js';
+import type { TrainStrategy } from '../models/train/strategy.js';
 import type { YOLOX } from '../models/yolox.js';
 import { slice } from '../ops/shape.js';
 import { setQuantState } from './calibrate.js';
@@ -62,4 +64,31 @@ export function qatLossAndGrad(
   const result = yoloxLoss({ output: to.output, originPreds, grid: to.grid }, labels, opts);
   backward(result.loss);
   return result;
+}
+
+/**
+ * The QAT network as a models/train strategy, so `Trainer` / `runTraining` train it unchanged:
+ * the forward is the quantized graph up to the logits cats (sliced into levels), every model
+ * parameter trains in YOLO-X's groups (Quark's get_optimizer: BN γ / conv weights with decay /
+ * biases), and the EMA and checkpoints cover the model's state (scales stay in scales.json).
+ * Difference from Quark: the trainer's L1 term reads the reg slice of the logits cat (its scale),
+ * where Quark's reads the reg output at its own quantizer (`qatLossAndGrad` does that).
+ */
+export function qatStrategy(model: YOLOX, g: Graph): TrainStrategy {
+  const named = model.namedParameters();
+  for (const [, t] of named) t.requiresGrad = true;
+  const strides = model.head.strides;
+  return {
+    strides,
+    trainMode: () => enterQatMode(g),
+    forward: (images) => qatLevels(g, images, strides).levels,
+    namedParameters: () => named,
+    paramGroups: ({ momentum, weightDecay }) =>
+      yoloxParamGroups(named, { momentum, weightDecay }).filter((p) => p.params.length > 0),
+    floatState: () => model.floatState(),
+    stateDict: () => model.stateDict(),
+    loadStateDict: (state) => {
+      model.loadStateDict(state);
+    },
+  };
 }

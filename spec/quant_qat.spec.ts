@@ -13,7 +13,7 @@ import { trainOutputs } from '../models/loss/train_outputs.js';
 import { yoloxLoss } from '../models/loss/yolox_loss.js';
 import { calibrate, setQuantState } from '../quant/calibrate.js';
 import { prepareYolox } from '../quant/prepare.js';
-import { enterQatMode, qatLevels, qatLossAndGrad } from '../quant/qat.js';
+import { enterQatMode, qatLevels, qatLossAndGrad, qatStrategy } from '../quant/qat.js';
 import { fixtureF32, fixtureNpy, fixturePath } from './fixtures.js';
 
 describe('quant/qat: loss and gradients through the quantized graph (train_128)', function () {
@@ -88,5 +88,20 @@ describe('quant/qat: loss and gradients through the quantized graph (train_128)'
     const q = g.quantizers().find((z) => z.name === 'head.reg_preds.0.conv_out')!;
     const { regForL1 } = noGrad(() => qatLevels(g, input(), model.head.strides));
     for (const v of regForL1[0].data) expect(Number.isInteger(v / q.scale)).to.equal(true);
+  });
+
+  it('qatStrategy (the trainer\'s hook): quantized levels, YOLO-X\'s three groups', () => {
+    const model = loadYoloxCheckpoint(ckpt);
+    const g = prepareYolox(model, { example });
+    calibrate(g, [input()]);
+    const s = qatStrategy(model, g);
+    s.trainMode();
+    expect(g.quantizers().every((q) => q.fakeQuantEnabled && !q.observerEnabled)).to.equal(true);
+    const lv = noGrad(() => s.forward(input()));
+    const ref = noGrad(() => qatLevels(g, input(), model.head.strides)).levels;
+    lv.forEach((l, k) => expect(Array.from(l.cls.data)).to.deep.equal(Array.from(ref[k].cls.data)));
+    const groups = s.paramGroups({ momentum: 0.9, weightDecay: 5e-4 });
+    expect(groups.map((p) => [p.params.length, p.weightDecay]))
+      .to.deep.equal([[74, 0], [83, 5e-4], [83, 0]]);
   });
 });
