@@ -13,7 +13,7 @@ import { writeNpy } from '../engine/formats/files.js';
 import { Tensor } from '../engine/tensor.js';
 import { ptqCommand } from '../bin/commands/ptq.js';
 import { loadYoloxCheckpoint } from '../models/checkpoint.js';
-import { quantDumpTensors, readCalibBatch, runPtq } from '../quant/ptq.js';
+import { quantDumpTensors, quantizedDetector, readCalibBatch, runPtq } from '../quant/ptq.js';
 import { fixtureF32, fixturePath } from './fixtures.js';
 
 /** Image `i` of calib.npy, rows/cols [r0, r0+64) × [c0, c0+64). */
@@ -116,6 +116,9 @@ describe('yoloxq ptq (CLI) on two 64×64 batches', function () {
       expect(Number.isInteger(q) && q >= -128 && q <= 127).to.equal(true);
     }
     expect(t.get('fq.output')!.shape).to.deep.equal([1, 8 * 8 + 4 * 4 + 2 * 2, 85]);
+    // eval/detect --quant: the same decoded output through quantizedDetector
+    const detect = quantizedDetector(loadYoloxCheckpoint(ckpt), out, 64);
+    expect(Array.from(detect(x).data)).to.deep.equal(Array.from(t.get('fq.output')!.data));
   });
 
   it('user errors are one-line UserErrors', async () => {
