@@ -8,7 +8,8 @@
  *   MR×NR     the kernel's register tile; edge panels are zero-padded (extra rows/columns of the
  *             C block are computed and discarded), K is never padded
  * Packing: rows of A/B are memcpy'd into a staging matrix, then reordered by the wasm packers
- * (pack.ts); zero padding there makes every panel full.
+ * (pack.ts); zero padding there makes every panel full. When several column jobs would repack
+ * the same rows of A, the main thread packs all of A once (packSharedA) and jobs only pack B.
  * Numerics: each C element is acc₀ = (accumulate ? C : 0), then acc ← f32(acc + f32(a·b)) for
  * k = 0…K−1 in order. The C block stays in wasm memory across the K blocks, so the float32 value is
  * carried exactly and the result does not depend on the block sizes, the job split or the thread.
