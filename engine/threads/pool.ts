@@ -55,7 +55,7 @@ export function getThreads(): number {
 /** Set the thread count (1 = main thread only). Extra workers are stopped. */
 export function setThreads(n: number): void {
   threads = parseThreads(n, 'thread count');
-  while (workers.length > threads - 1) stopWorker(workers.pop()!);
+  while (workers.length > threads - 1) void stopWorker(workers.pop()!);
 }
 
 /** Start workers until `count` exist, each with the smallest thread index not in use. */
@@ -85,7 +85,7 @@ function ensureWorkers(count: number): void {
 
 function dropWorker(entry: WorkerEntry): void {
   const i = workers.indexOf(entry);
-  if (i >= 0) stopWorker(workers.splice(i, 1)[0]);
+  if (i >= 0) void stopWorker(workers.splice(i, 1)[0]);
 }
 
 function stopWorker(entry: WorkerEntry): Promise<number> {
