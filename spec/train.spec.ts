@@ -154,13 +154,13 @@ describe('train', function () {
       const killedAt = JSON.parse(readSafetensors(state).metadata.train).iter as number;
       expect(killedAt).to.be.within(1, 5);
       const r = spawnSync(process.execPath,
-        [CLI, 'train', '--data', data, '--resume', state, '--limit', '4', '--eval-every', '0'],
+        [CLI, 'train', '--resume', state, '--eval-every', '0'], // data and limit: the saved ones
         { encoding: 'utf8' });
       expect(r.status, r.stderr).to.equal(0);
       expectSameTensors(path.join(straight, LAST_FILE), path.join(out, LAST_FILE));
       // A schedule flag contradicting the saved one is a one-line user error (exit 2).
       const bad = spawnSync(process.execPath,
-        [CLI, 'train', '--data', data, '--resume', state, '--batch', '4'], { encoding: 'utf8' });
+        [CLI, 'train', '--resume', state, '--batch', '4'], { encoding: 'utf8' });
       expect(bad.status).to.equal(2);
       expect(bad.stderr).to.match(/--batch 4 contradicts .* \(saved 2\)/);
     });

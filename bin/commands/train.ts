@@ -18,7 +18,7 @@ import { CocoTrainData, cocoSplit } from '../../eval/train/coco_data.js';
 import { CocoValSet } from '../../eval/train/val_map.js';
 import {
   TRAIN_DEFAULTS as D, TRAIN_STATE_FILE, Trainer, fp32Strategy, readTrainStateMeta,
-  resolveTrainConfig, runTraining, type EpochMetrics, type TrainConfig,
+  resolveTrainConfig, runTraining, type EpochMetrics, type RunRecord, type TrainConfig,
 } from '../../models/train/index.js';
 import { YOLOX } from '../../models/yolox.js';
 import { THREADS_OPTION, applyThreads, str } from './model_options.js';
@@ -30,6 +30,12 @@ const FLAGS: readonly [string, keyof TrainConfig, boolean][] = [
   ['no-aug', 'noAugEpochs', true], ['mosaic', 'mosaicProb', false],
 ];
 
+/** The run description kept in the training state (what a resume must use again). */
+interface CliInfo {
+  data: string;
+  limit: string;
+}
+
 /** The config from the flags given; on resume the saved one, refusing contradicting flags. */
 function configFrom(opts: Record<string, unknown>, resume: string | null): TrainConfig {
   const given: Partial<Record<keyof TrainConfig, number>> = {};
@@ -39,7 +45,7 @@ function configFrom(opts: Record<string, unknown>, resume: string | null): Train
     given[field] = numberOption('train', opts, flag, 0, { integer, min: 0 });
   }
   if (resume === null) return resolveTrainConfig(asConfig(given));
-  const saved = readTrainStateMeta(resume).config;
+  const saved = readTrainStateMeta<RunRecord>(resume).config;
   for (const [flag, field] of FLAGS) {
     const v = given[field];
     if (v !== undefined && v !== saved[field]) {
@@ -63,7 +69,7 @@ export const trainCommand: Command = {
   summary: 'train YOLO-X Tiny from scratch on a COCO-format folder (EMA, checkpoints, resume)',
   usage: '--data DIR --out DIR [--epochs N] [--batch B] [--size S] [--resume FILE] ...',
   options: {
-    data: str('d', '', 'DIR  dataset (train2017/, val2017/, annotations/)'),
+    data: str('d', '', 'DIR  dataset (train2017/, val2017/, annotations/); saved on resume'),
     out: str('o', '', 'DIR  output folder (default: the folder of --resume)'),
     epochs: str('e', '', `N  epochs (default ${D.epochs})`),
     batch: str('b', '', `B  images per step (default ${D.batch})`),
@@ -75,14 +81,25 @@ export const trainCommand: Command = {
     mosaic: str('m', '', `P  mosaic probability in the other epochs (default ${D.mosaicProb})`),
     'eval-every': str('v', '5', 'K  evaluate the EMA weights every K epochs and at the end'),
     'save-every': str('k', '100', 'K  training-state checkpoint every K steps (0: epoch ends)'),
-    limit: str('i', '0', 'N  use only the first N images of each split (0: all)'),
+    limit: str('i', '', 'N  use only the first N images of each split (default 0: all)'),
     resume: str('r', '', `FILE  continue from a training state (OUT/${TRAIN_STATE_FILE})`),
     threads: THREADS_OPTION,
   },
   run(opts) {
     const cmd = 'train';
-    const data = requireString(cmd, opts, 'data');
     const resume = typeof opts.resume === 'string' && opts.resume !== '' ? opts.resume : null;
+    const saved = resume === null ? null : readTrainStateMeta<RunRecord>(resume).run.info as
+      Partial<CliInfo>;
+    const given = (name: keyof CliInfo): string | null =>
+      typeof opts[name] === 'string' && opts[name] !== '' ? opts[name] as string : null;
+    // On resume --data and --limit default to the saved ones; a different --limit is refused
+    // (it would change every batch). The data folder may move, so it is not compared.
+    const data = given('data') ?? saved?.data ?? requireString(cmd, opts, 'data');
+    if (saved?.limit !== undefined && given('limit') !== null && given('limit') !== saved.limit) {
+      throw new UserError(`train: --limit ${given('limit')} contradicts ${resume} ` +
+        `(saved ${saved.limit})`);
+    }
+    if (saved?.limit !== undefined) opts = { ...opts, limit: saved.limit };
     const out = typeof opts.out === 'string' && opts.out !== ''
       ? opts.out : resume !== null ? path.dirname(resume) : requireString(cmd, opts, 'out');
     const evalEvery = numberOption(cmd, opts, 'eval-every', 5, { integer: true, min: 0 });
@@ -119,7 +136,7 @@ export const trainCommand: Command = {
     bar.start(trainer.totalIters, trainer.iter, payload);
     const rec = runTraining(trainer, {
       outDir: out, saveEvery, evalEvery, evaluate, resume: resume ?? undefined,
-      modelMeta: { data: path.resolve(data) },
+      info: { data: path.resolve(data), limit: String(limit) } satisfies CliInfo,
       onStep(r, s) {
         const n = Math.max(s.steps, 1);
         bar.update(r.step, {

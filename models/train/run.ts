@@ -61,6 +61,8 @@ export interface RunRecord {
   bestAp: number;
   bestEpoch: number;
   sums: EpochSums;
+  /** The caller's description of the run (e.g. the dataset and image limit of the CLI). */
+  info: Record<string, string>;
 }
 
 export interface RunOptions {
@@ -78,8 +80,8 @@ export interface RunOptions {
   readonly onEpoch?: (m: EpochMetrics) => void;
   /** Wall clock in seconds (only for images/s). */
   readonly clock?: () => number;
-  /** Extra string metadata of last/best (e.g. the dataset). */
-  readonly modelMeta?: Record<string, string>;
+  /** Stored in the run record on a fresh start (a resumed run keeps the saved one). */
+  readonly info?: Record<string, string>;
 }
 
 const zeroSums = (): EpochSums =>
@@ -94,8 +96,8 @@ export function runTraining(trainer: Trainer, opts: RunOptions): RunRecord {
   const file = (name: string) => path.join(opts.outDir, name);
   const rec: RunRecord = opts.resume !== undefined
     ? loadTrainState<RunRecord>(trainer, opts.resume)
-    : { metrics: [], bestAp: -1, bestEpoch: -1, sums: zeroSums() };
-  const cfgMeta = { config: JSON.stringify(trainer.config), ...opts.modelMeta };
+    : { metrics: [], bestAp: -1, bestEpoch: -1, sums: zeroSums(), info: { ...opts.info } };
+  const cfgMeta = { config: JSON.stringify(trainer.config), ...rec.info };
   let ran = 0;
   let t = clock();
   while (!trainer.done) {
