@@ -8,10 +8,13 @@
  * The fast path is the wasm SIMD kernel (i32x4.dot_i16x8_s) over the thread pool; the plain loop
  * `gemmInt8Reference` is its oracle and fallback. Both give identical results.
  */
-import { getThreads, runTask } from './threads/pool.js';
-import { wasmAvailable } from './wasm/runtime.js';
-import { planJobs } from './wasm/sgemm.js';
+import { getThreads, regionsInUse, runTask } from './threads/pool.js';
+import { packSharedA8, sharedA8Bytes } from './wasm/igemm.js';
 import { IGEMM_SHAPE } from './wasm/kernels.js';
+import {
+  ensureMemoryBytes, mainThreadKernels, REGION_BYTES, wasmAvailable,
+} from './wasm/runtime.js';
+import { planJobs } from './wasm/sgemm.js';
 
 export interface GemmInt8Args {
   M: number;
@@ -52,6 +55,8 @@ export function gemmInt8Reference(g: GemmInt8Args): void {
 const TINY_MACS = 4096;
 /** Problems from this many multiply-adds are split over the thread pool. */
 const PARALLEL_MACS = 1 << 20;
+/** Largest A packed once per call (bytes of wasm memory). */
+const SHARED_A_MAX_BYTES = 64 << 20;
 
 function shared<T extends Int8Array | Int32Array>(x: T): T {
   if (x.buffer instanceof SharedArrayBuffer) return x;
@@ -72,11 +77,18 @@ export function gemmInt8(g: GemmInt8Args): void {
   }
   const parallel = getThreads() > 1 && macs >= PARALLEL_MACS;
   const plan = planJobs(M, N, parallel ? getThreads() : 1, IGEMM_SHAPE.mr, IGEMM_SHAPE.nr);
+  // As in gemm(): pack A once when several column jobs would each repack it.
+  let aShared = -1;
+  if (plan.nJobs > 1 && K > 0 && sharedA8Bytes(M, K) <= SHARED_A_MAX_BYTES) {
+    aShared = regionsInUse() * REGION_BYTES;
+    ensureMemoryBytes(aShared + sharedA8Bytes(M, K));
+    packSharedA8(g, mainThreadKernels(), aShared);
+  }
   if (!parallel) {
-    runTask({ kind: 'igemm', g, plan }, false);
+    runTask({ kind: 'igemm', g, plan, aShared }, false);
     return;
   }
   const c = shared(g.c);
-  runTask({ kind: 'igemm', g: { ...g, a: shared(g.a), b: shared(g.b), c }, plan });
+  runTask({ kind: 'igemm', g: { ...g, a: shared(g.a), b: shared(g.b), c }, plan, aShared });
   if (c !== g.c) g.c.set(c);
 }

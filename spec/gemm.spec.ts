@@ -178,7 +178,7 @@ describe('engine/gemm_int8 (exact)', () => {
     { M: 25, K: 97, N: 131, transA: true, accumulate: true, pad: 2 },
     { M: 250, K: 3, N: 70, transA: true, transB: true, pad: 1 },
     { M: 7, K: 801, N: 11, accumulate: true }, { M: 13, K: 9, N: 45, accumulate: true, pad: 3 },
-    { M: 3, K: 5, N: 2 },
+    { M: 3, K: 5, N: 2 }, { M: 100, K: 301, N: 700, transA: true, pad: 1 },
   ];
   cases.forEach((c, i) => {
     it(`${caseName(c)} equals the naive loop`, () => {

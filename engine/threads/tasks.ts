@@ -11,7 +11,7 @@ import { sgemmJob, type JobPlan } from '../wasm/sgemm.js';
 
 export type Task =
   | { kind: 'sgemm'; g: GemmArgs; plan: JobPlan; aShared: number }
-  | { kind: 'igemm'; g: GemmInt8Args; plan: JobPlan };
+  | { kind: 'igemm'; g: GemmInt8Args; plan: JobPlan; aShared: number };
 
 /** Number of jobs in a task. */
 export function jobCount(task: Task): number {
@@ -22,6 +22,6 @@ export function jobCount(task: Task): number {
 export function runJob(task: Task, job: number, kern: Kernels, t: number): void {
   switch (task.kind) {
     case 'sgemm': return sgemmJob(task.g, task.plan, task.aShared, job, kern, t);
-    case 'igemm': return igemmJob(task.g, task.plan, job, kern, t);
+    case 'igemm': return igemmJob(task.g, task.plan, task.aShared, job, kern, t);
   }
 }

@@ -22,12 +22,12 @@ const MR = IGEMM_SHAPE.mr, NR = IGEMM_SHAPE.nr;
 const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
 /**
- * Pack op(A)[m0…m0+mcb, pc…pc+kc] as int16 pairs at byte address reg.a. Untransposed A is staged
+ * Pack op(A)[m0…m0+mcb, pc…pc+kc] as int16 pairs at byte address `dst`. Untransposed A is staged
  * as int16 rows (Int16Array.set sign-extends the int8 values), so each k pair is one 32-bit word
  * and the float packer pack_cols_6 builds the panels; transposed A is packed in JS.
  */
-function packA(g: GemmInt8Args, kern: Kernels, buf: SharedArrayBuffer, reg: Region, m0: number,
-  mcb: number, pc: number, kc: number): void {
+function packA(g: GemmInt8Args, kern: Kernels, buf: SharedArrayBuffer, reg: Region, dst: number,
+  m0: number, mcb: number, pc: number, kc: number): void {
   const a = g.a, lda = g.lda, ao = g.aOffset ?? 0, kp = Math.ceil(kc / 2);
   const panels = Math.ceil(mcb / MR);
   const h = new Int16Array(buf);
@@ -39,12 +39,11 @@ function packA(g: GemmInt8Args, kern: Kernels, buf: SharedArrayBuffer, reg: Regi
       if (kc % 2 === 1) h[s0 + i * ld + kc] = 0;
     }
     h.fill(0, s0 + mcb * ld, s0 + panels * MR * ld);
-    kern.packACols(reg.s, 2 * ld, reg.a, kp, panels);
+    kern.packACols(reg.s, 2 * ld, dst, kp, panels);
     return;
   }
-  const dst = reg.a / 2;
   for (let p = 0; p < panels; p++) {
-    const d0 = dst + 2 * p * kp * MR;
+    const d0 = dst / 2 + 2 * p * kp * MR;
     const rows = Math.min(MR, mcb - p * MR);
     if (rows < MR || kc % 2 === 1) h.fill(0, d0, d0 + 2 * kp * MR);
     for (let i = 0; i < rows; i++) {
@@ -86,8 +85,31 @@ function packB(g: GemmInt8Args, kern: Kernels, buf: SharedArrayBuffer, reg: Regi
 }
 
 /** Run job `job` of `plan` on thread `t` with that thread's kernels. */
-export function igemmJob(g: GemmInt8Args, plan: JobPlan, job: number, kern: Kernels,
-  t: number): void {
+/** Bytes of A packed once: ⌈M/MC⌉ blocks of MC rows × ⌈K/2⌉ pairs × 4 bytes (KC is even). */
+export const sharedA8Bytes = (M: number, K: number): number =>
+  Math.ceil(M / MC) * MC * Math.ceil(K / 2) * 4;
+
+/** Byte address of block (rows from ic, a multiple of MC; depth from pc) of the shared A. */
+const sharedABlock = (base: number, ic: number, pc: number, K: number): number =>
+  base + ((ic / MC) * Math.ceil(K / 2) + pc / 2) * MC * 4;
+
+/** Pack all of op(A) once at byte address `base`, with thread 0's staging area (cf. sgemm.ts). */
+export function packSharedA8(g: GemmInt8Args, kern: Kernels, base: number): void {
+  const { M, K } = g, reg = region(0), buf = kern.memory.buffer as unknown as SharedArrayBuffer;
+  for (let ic = 0; ic < M; ic += MC) {
+    for (let pc = 0; pc < K; pc += KC) {
+      packA(g, kern, buf, reg, sharedABlock(base, ic, pc, K), ic, Math.min(MC, M - ic), pc,
+        Math.min(KC, K - pc));
+    }
+  }
+}
+
+/**
+ * Run job `job` of `plan` on thread `t` with that thread's kernels; `aShared` is the byte
+ * address of A packed by packSharedA8, or −1 to pack A here.
+ */
+export function igemmJob(g: GemmInt8Args, plan: JobPlan, aShared: number, job: number,
+  kern: Kernels, t: number): void {
   const { M, N, K, c, ldc } = g, co = g.cOffset ?? 0;
   const jm = Math.floor(job / plan.nJobs), jn = job % plan.nJobs;
   const m0 = jm * plan.mJob, n0 = jn * plan.nJob;
@@ -106,8 +128,10 @@ export function igemmJob(g: GemmInt8Args, plan: JobPlan, job: number, kern: Kern
     packB(g, kern, buf, reg, n0, nc, pc, kc);
     for (let ic = 0; ic < mc; ic += MC) {
       const mcb = Math.min(MC, mc - ic);
-      packA(g, kern, buf, reg, m0 + ic, mcb, pc, kc);
-      kern.igemmBlock(reg.a, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR,
+      let pa = reg.a;
+      if (aShared >= 0) pa = sharedABlock(aShared, m0 + ic, pc, K);
+      else packA(g, kern, buf, reg, reg.a, m0 + ic, mcb, pc, kc);
+      kern.igemmBlock(pa, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR,
         Math.ceil(kc / 2), ldw * 4);
     }
   }
