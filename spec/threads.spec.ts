@@ -96,7 +96,7 @@ describe('engine/threads pool', () => {
     expect(Buffer.from(two.c.buffer).equals(Buffer.from(one.c.buffer))).to.equal(true);
   });
 
-  it('a job that throws (on any thread) fails the task with its message; the pool still works', () => {
+  it('a throwing job (any thread) fails the task with its message; the pool still works', () => {
     setThreads(2);
     const g = makeF32({ M: 96, K: 64, N: 600 }, 4);
     const broken = { ...g, a: null as unknown as Float32Array };
