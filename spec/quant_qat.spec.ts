@@ -6,9 +6,17 @@
  * the L1 term reads the reg output at its own quantizer.
  */
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { backward, noGrad } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
 import { loadYoloxCheckpoint } from '../models/checkpoint.js';
+import { YOLOX } from '../models/yolox.js';
+import { Trainer, resolveTrainConfig } from '../models/train/index.js';
+import { CocoTrainData } from '../eval/train/coco_data.js';
+import { generateDataset } from '../eval/dataset/generate.js';
+import { DEFAULT_DATASET_SPEC } from '../eval/dataset/spec.js';
 import { trainOutputs } from '../models/loss/train_outputs.js';
 import { yoloxLoss } from '../models/loss/yolox_loss.js';
 import { calibrate, setQuantState } from '../quant/calibrate.js';
@@ -103,5 +111,35 @@ describe('quant/qat: loss and gradients through the quantized graph (train_128)'
     const groups = s.paramGroups({ momentum: 0.9, weightDecay: 5e-4 });
     expect(groups.map((p) => [p.params.length, p.weightDecay]))
       .to.deep.equal([[74, 0], [83, 5e-4], [83, 0]]);
+  });
+
+  it('Trainer + qatStrategy (synthetic data): weights train, scales and BN stats stay', () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'yoloxq-qat-'));
+    try {
+      generateDataset(data, { ...DEFAULT_DATASET_SPEC, trainCount: 4, valCount: 2, size: 64 });
+      const config = resolveTrainConfig({
+        epochs: 3, batch: 2, size: 64, seed: 5, warmupEpochs: 1, noAugEpochs: 1, lrPerImg: 0.002,
+      });
+      const train = new CocoTrainData(data, { ...config, limit: 4 });
+      const model = new YOLOX({ numClasses: train.numClasses, seed: 3 });
+      const g = prepareYolox(model, { example: Tensor.zeros([1, 3, 64, 64]) });
+      calibrate(g, [train.batch(0, 0, true).images]);
+      const scales = g.quantizers().map((q) => [q.scale, q.zeroPoint]);
+      const before = model.stateDict();
+      const t = new Trainer(qatStrategy(model, g), train, config);
+      // 2 steps an epoch: steps 1–2 warm-up, 3–4 cosine, 5 the no-aug epoch (L1 on).
+      const steps = [1, 2, 3, 4, 5].map(() => t.step());
+      expect(steps.every((r) => Number.isFinite(r.terms.total_loss))).to.equal(true);
+      expect(steps.map((r) => r.useL1)).to.deep.equal([false, false, false, false, true]);
+      expect(g.quantizers().map((q) => [q.scale, q.zeroPoint])).to.deep.equal(scales);
+      for (const [k, e] of model.stateDict()) {
+        const b = before.get(k)!.data;
+        const same = Array.from(e.data, Number).every((v, i) => Object.is(v, Number(b[i])));
+        if (/running_(mean|var)|num_batches_tracked/.test(k)) expect(same, k).to.equal(true);
+        else if (/conv\.weight$/.test(k)) expect(same, k).to.equal(false); // decay moves them
+      }
+    } finally {
+      fs.rmSync(data, { recursive: true, force: true });
+    }
   });
 });
