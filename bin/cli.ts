@@ -30,7 +30,8 @@ export function helpText(cmd: Command): string {
   if (entries.length > 0) lines.push('options:');
   for (const [name, spec] of entries) {
     const flag = `--${name}${spec.short ? `, -${spec.short}` : ''}`;
-    const def = spec.default !== undefined && spec.default !== false ? ` (default ${spec.default})` : '';
+    const shown = spec.default !== undefined && spec.default !== false && spec.default !== '';
+    const def = shown ? ` (default ${spec.default})` : '';
     lines.push(`  ${flag.padEnd(18)} ${spec.help}${def}`);
   }
   lines.push(`  ${'--help'.padEnd(18)} this text`);
@@ -71,7 +72,7 @@ export function numberOption(
   { integer = false, min = -Infinity, max = Infinity } = {},
 ): number {
   const v = opts[name];
-  if (v === undefined) return fallback;
+  if (v === undefined || v === '') return fallback;
   const x = Number(v);
   if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) {
     throw new UserError(`${cmd}: --${name} must be ${integer ? 'an integer' : 'a number'}, got '${String(v)}'`);
