@@ -10,10 +10,11 @@ import { dumpCommand } from './commands/dump.js';
 import { evalCommand } from './commands/eval.js';
 import { ptqCommand } from './commands/ptq.js';
 import { exportCommand } from './commands/export.js';
+import { qatCommand } from './commands/qat.js';
 import { trainCommand } from './commands/train.js';
 import { gradCommand } from './commands/grad.js';
 
 export const COMMANDS: readonly Command[] = [
   startCommand, cocoevalCommand, datasetCommand, detectCommand, dumpCommand, evalCommand,
-  ptqCommand, gradCommand, trainCommand, exportCommand,
+  ptqCommand, gradCommand, trainCommand, exportCommand, qatCommand,
 ];

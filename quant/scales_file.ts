@@ -121,5 +121,6 @@ export function loadScales(g: Graph, file: string): void {
       throw new UserError(`${file}: quantizer '${q.name}' has a bad scale or zero point`);
     }
     q.load(e.scale, e.zero_point);
+    if (Array.isArray(e.shape)) q.lastShape = [...e.shape]; // round-trips the file's shapes
   }
 }

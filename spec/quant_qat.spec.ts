@@ -17,6 +17,10 @@ import { Trainer, resolveTrainConfig } from '../models/train/index.js';
 import { CocoTrainData } from '../eval/train/coco_data.js';
 import { generateDataset } from '../eval/dataset/generate.js';
 import { DEFAULT_DATASET_SPEC } from '../eval/dataset/spec.js';
+import { writeSafetensors } from '../engine/formats/safetensors.js';
+import { qatCommand } from '../bin/commands/qat.js';
+import { exportCommand } from '../bin/commands/export.js';
+import { runPtq, writePtqOutputs } from '../quant/ptq.js';
 import { trainOutputs } from '../models/loss/train_outputs.js';
 import { yoloxLoss } from '../models/loss/yolox_loss.js';
 import { calibrate, setQuantState } from '../quant/calibrate.js';
@@ -143,3 +147,47 @@ describe('quant/qat: loss and gradients through the quantized graph (train_128)'
     }
   });
 });
+
+describe('yoloxq qat → yoloxq export (CLI, synthetic data at 64 px)', function () {
+  this.timeout(120_000);
+
+  it('trains from a ptq result, keeps its scales, and the EMA weights export', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoloxq-qatcli-'));
+    const quiet = async (f: () => unknown) => {
+      const log = console.log;
+      console.log = () => {};
+      try {
+        await f();
+      } finally {
+        console.log = log;
+      }
+    };
+    try {
+      const data = path.join(dir, 'data'), ptqDir = path.join(dir, 'ptq');
+      const out = path.join(dir, 'qat');
+      generateDataset(data, { ...DEFAULT_DATASET_SPEC, trainCount: 4, valCount: 2, size: 64 });
+      const config = resolveTrainConfig({ epochs: 3, batch: 2, size: 64, warmupEpochs: 1,
+        noAugEpochs: 1 });
+      const train = new CocoTrainData(data, { ...config, limit: 4 });
+      const ckpt = path.join(dir, 'fp32.safetensors');
+      writeSafetensors(ckpt, new YOLOX({ numClasses: train.numClasses, seed: 3 }).stateDict(),
+        { format: 'pt' });
+      const model = loadYoloxCheckpoint(ckpt);
+      writePtqOutputs(ptqDir, runPtq(model, [() => train.batch(0, 0, true).images]));
+      await quiet(() => qatCommand.run({ ckpt, quant: ptqDir, data, out, epochs: '3', batch: '2',
+        size: '64', warmup: '1', 'no-aug': '1', limit: '4', 'lr-per-img': '0.001' }, []));
+      const scales = (d: string) =>
+        JSON.parse(fs.readFileSync(path.join(d, 'scales.json'), 'utf8'));
+      expect(scales(out).quantizers).to.deep.equal(scales(ptqDir).quantizers);
+      const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+      expect(metrics.length).to.equal(3);
+      const onnx = path.join(dir, 'q.onnx');
+      await quiet(() => exportCommand.run({ ckpt: path.join(out, 'last.safetensors'), quant: out,
+        out: onnx, size: '64' }, []));
+      expect(fs.statSync(onnx).size).to.be.above(1_000_000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
