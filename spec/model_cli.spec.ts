@@ -85,7 +85,7 @@ describe('yoloxq eval (spawned CLI) on a one-image COCO folder', function () {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'yoloxq-eval-'));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('results match the official convert_to_coco_format rows of eval_416 (low conf); summary', () => {
+  it('results match the official convert_to_coco_format rows (eval_416, low conf); summary', () => {
     // The image is OpenCV's decode of dog.jpg (lossless PNG), so the network input is the
     // fixture's exactly and only the FP32 forward differs (≤ 1.5e-6 relative). The threshold is
     // the fixture's 101st score itself, so that borderline row may fall on either side: require
@@ -98,8 +98,10 @@ describe('yoloxq eval (spawned CLI) on a one-image COCO folder', function () {
     const gt = {
       images: [{ id: 1, file_name: 'dog.png', width: 768, height: 576 }],
       annotations: [
-        { id: 1, image_id: 1, category_id: 18, bbox: [130, 220, 180, 320], area: 57600, iscrowd: 0 },
-        { id: 2, image_id: 1, category_id: 2, bbox: [125, 130, 440, 290], area: 127600, iscrowd: 0 },
+        { id: 1, image_id: 1, category_id: 18, bbox: [130, 220, 180, 320], area: 57600,
+          iscrowd: 0 },
+        { id: 2, image_id: 1, category_id: 2, bbox: [125, 130, 440, 290], area: 127600,
+          iscrowd: 0 },
       ],
       categories: COCO_CATEGORY_IDS.map((id) => ({ id, name: `c${id}` })),
     };

@@ -3,10 +3,11 @@
  * gives the official YOLOX code: always 3 channels, grey replicated, alpha dropped (never
  * composited), 16-bit samples reduced to their high byte, JPEG EXIF orientation applied.
  *
- * JPEG: jpeg-js. Its IDCT and chroma upsampling differ from libjpeg-turbo's, so pixels can differ
- * by a few levels (measured on dog.jpg in spec/preprocess.spec.ts). PNG: pngjs (lossless, so
- * identical to OpenCV except one corner: a tRNS "transparent colour" pixel, whose RGB pngjs
- * zeroes while OpenCV keeps it).
+ * JPEG: jpeg-js for the entropy decoding and IDCT, then libjpeg-turbo's chroma upsampling and
+ * fixed-point colour conversion (jpeg_color.ts); its IDCT rounding still differs from libjpeg's
+ * islow, so pixels can differ by a few levels (measured on dog.jpg in spec/preprocess.spec.ts).
+ * PNG: pngjs (lossless, so identical to OpenCV except one corner: a tRNS "transparent colour"
+ * pixel, whose RGB pngjs zeroes while OpenCV keeps it).
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -14,6 +15,7 @@ import { UserError } from '../../engine/errors.js';
 import { readFileOrFail } from '../../engine/formats/files.js';
 import { applyOrientation, exifOrientation } from './exif.js';
 import type { Image8 } from './image8.js';
+import { jpegLayout, libjpegColor } from './jpeg_color.js';
 
 /** Decoding limits against hostile files (a 100 MP cap, as jpeg-js' default). */
 const MAX_PIXELS = 100_000_000;
@@ -28,7 +30,30 @@ function isJpeg(b: Uint8Array): boolean {
 
 /** A JPEG's pixels as RGB, upright per its EXIF orientation. */
 export function decodeJpeg(bytes: Uint8Array, where = 'jpeg'): Image8 {
-  let raw: { width: number; height: number; data: Uint8Array; exifBuffer?: Uint8Array };
+  // YCbCr images: raw components from jpeg-js, then libjpeg's upsampling and colour conversion.
+  const layout = jpegLayout(bytes);
+  const raw = jpegJs(bytes, where, layout?.ycc === true ? false : undefined);
+  let img: Image8 = { width: raw.width, height: raw.height, channels: 3, data: raw.data };
+  if (layout?.ycc === true) {
+    const converted = libjpegColor(img, layout);
+    if (converted !== null) img = converted;
+    else img = { ...img, data: jpegJs(bytes, where, undefined).data };
+  }
+  return applyOrientation(img, exifOrientation(raw.exifBuffer));
+}
+
+interface JpegJsImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  exifBuffer?: Uint8Array;
+}
+
+/** jpeg-js' decode (3 channels), colour transform as given (undefined: jpeg-js decides). */
+function jpegJs(
+  bytes: Uint8Array, where: string, colorTransform: boolean | undefined,
+): JpegJsImage {
+  let raw: JpegJsImage;
   try {
     raw = jpeg.decode(bytes, {
       useTArray: true,
@@ -36,13 +61,13 @@ export function decodeJpeg(bytes: Uint8Array, where = 'jpeg'): Image8 {
       tolerantDecoding: true,
       maxResolutionInMP: MAX_PIXELS / 1e6,
       maxMemoryUsageInMB: 1024,
+      ...(colorTransform === undefined ? {} : { colorTransform }),
     });
   } catch (e) {
     throw new UserError(`${where}: cannot decode JPEG (${(e as Error).message.split('\n')[0]})`);
   }
   if (raw.width <= 0 || raw.height <= 0) throw new UserError(`${where}: empty JPEG image`);
-  const img: Image8 = { width: raw.width, height: raw.height, channels: 3, data: raw.data };
-  return applyOrientation(img, exifOrientation(raw.exifBuffer));
+  return raw;
 }
 
 /** A PNG's pixels as RGB (grey replicated, palette expanded, alpha dropped, 16 → 8 bit by >> 8). */
