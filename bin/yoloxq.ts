@@ -36,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// `yoloxq … | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
