@@ -18,16 +18,8 @@ import { Rng } from '../engine/rng.js';
 import {
   evaluateCoco, type CocoAnnotation, type CocoDataset, type CocoDetection,
 } from '../eval/coco/index.js';
+import type { BenchRow } from './report.js';
 
-/** One benchmark row (the shape of bench/report.ts's BenchRow). */
-export interface CocoevalBenchRow {
-  name: string;
-  ours_ms: number;
-  peer: string;
-  peer_ms: number | null;
-  ratio: number | null;
-  note?: string;
-}
 
 /** pycocotools on this case, measured once outside this benchmark (see the header). */
 const PEER_MS = 70_475;
@@ -97,7 +89,7 @@ export function syntheticVal2017(seed = 2017, images = 5000, detsPerImage = 100)
 }
 
 /** Generates the case, evaluates it once (timed) and returns the row. */
-export async function benchCocoeval(): Promise<CocoevalBenchRow> {
+export async function benchCocoeval(): Promise<BenchRow> {
   const { gt, dets } = syntheticVal2017();
   const t0 = performance.now();
   const res = evaluateCoco(gt, dets);

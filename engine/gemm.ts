@@ -29,27 +29,35 @@ import {
 } from './wasm/runtime.js';
 import { packSharedA, planJobs, sharedABytes } from './wasm/sgemm.js';
 
-export interface GemmArgs {
+/** Arguments of a GEMM over element arrays `In` (A, B) and `Out` (C). */
+export interface GemmArgsOf<In, Out> {
   M: number;
   N: number;
   K: number;
-  a: Float32Array;
+  a: In;
   aOffset?: number;
   lda: number;
   transA?: boolean;
-  b: Float32Array;
+  b: In;
   bOffset?: number;
   ldb: number;
   transB?: boolean;
-  c: Float32Array;
+  c: Out;
   cOffset?: number;
   ldc: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
 }
 
-/** The plain-TypeScript reference GEMM (the readable oracle and the fallback). */
-export function gemmReference(g: GemmArgs): void {
+export type GemmArgs = GemmArgsOf<Float32Array, Float32Array>;
+
+type Numeric = { [i: number]: number };
+
+/**
+ * The naive loop behind both reference GEMMs: one sum per C element over k in increasing order,
+ * accumulated in a float64 number and rounded once by the store into C's element type.
+ */
+export function gemmNaive<In extends Numeric, Out extends Numeric>(g: GemmArgsOf<In, Out>): void {
   const { M, N, K, a, b, c, lda, ldb, ldc } = g;
   const ao = g.aOffset ?? 0, bo = g.bOffset ?? 0, co = g.cOffset ?? 0;
   // Element strides of op(A) along m and k, and of op(B) along k and n.
@@ -63,6 +71,11 @@ export function gemmReference(g: GemmArgs): void {
       c[co + m * ldc + n] = acc;
     }
   }
+}
+
+/** The plain-TypeScript reference GEMM (the readable oracle and the fallback). */
+export function gemmReference(g: GemmArgs): void {
+  gemmNaive(g);
 }
 
 /** Problems below this many multiply-adds use the reference loop (set-up costs dominate). */

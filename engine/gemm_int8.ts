@@ -8,6 +8,7 @@
  * The fast path is the wasm SIMD kernel (i32x4.dot_i16x8_s) over the thread pool; the plain loop
  * `gemmInt8Reference` is its oracle and fallback. Both give identical results.
  */
+import { gemmNaive, type GemmArgsOf } from './gemm.js';
 import { getThreads, regionsInUse, runTask } from './threads/pool.js';
 import { packSharedA8, sharedA8Bytes } from './wasm/igemm.js';
 import { IGEMM_SHAPE } from './wasm/kernels.js';
@@ -16,39 +17,12 @@ import {
 } from './wasm/runtime.js';
 import { planJobs } from './wasm/sgemm.js';
 
-export interface GemmInt8Args {
-  M: number;
-  N: number;
-  K: number;
-  a: Int8Array;
-  aOffset?: number;
-  lda: number;
-  transA?: boolean;
-  b: Int8Array;
-  bOffset?: number;
-  ldb: number;
-  transB?: boolean;
-  c: Int32Array;
-  cOffset?: number;
-  ldc: number;
-  /** Add to C instead of overwriting it. */
-  accumulate?: boolean;
-}
+export type GemmInt8Args = GemmArgsOf<Int8Array, Int32Array>;
 
 /** The naive triple loop (oracle and fallback). */
+// |acc| < 2^53 stays exact in the float64 sum; the Int32Array store wraps like int32 arithmetic.
 export function gemmInt8Reference(g: GemmInt8Args): void {
-  const { M, N, K, a, b, c, lda, ldb, ldc } = g;
-  const ao = g.aOffset ?? 0, bo = g.bOffset ?? 0, co = g.cOffset ?? 0;
-  const aM = g.transA ? 1 : lda, aK = g.transA ? lda : 1;
-  const bK = g.transB ? 1 : ldb, bN = g.transB ? ldb : 1;
-  for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let acc = g.accumulate ? c[co + m * ldc + n] : 0;
-      let ai = ao + m * aM, bi = bo + n * bN;
-      for (let k = 0; k < K; k++, ai += aK, bi += bK) acc += a[ai] * b[bi];
-      c[co + m * ldc + n] = acc; // |acc| < 2^53: exact, then wrapped to int32 by the store
-    }
-  }
+  gemmNaive(g);
 }
 
 /** Problems below this many multiply-adds use the plain loop. */
