@@ -12,13 +12,14 @@ import { UserError } from '../engine/errors.js';
 import { loadCheckpoint, parseCheckpoint } from '../engine/formats/checkpoint.js';
 import { parsePth } from '../engine/formats/pth.js';
 import { unpickle } from '../engine/formats/pickle.js';
+import { PLAIN_GLOBALS } from '../engine/formats/pickle_plain.js';
 import {
   formatSafetensors, parseSafetensors, readSafetensors, writeSafetensors,
 } from '../engine/formats/safetensors.js';
 import type { StateDict } from '../engine/formats/state_dict.js';
 import { SHARED, fixtureJson, fixturePath } from './fixtures.js';
 import {
-  OP, f32bytes, global, int, orderedDict, pickle, str, tensor, tinyPth, torchZip, tuple, u32le,
+  OP, dict, f32bytes, global, int, orderedDict, pickle, str, tensor, tinyPth, torchZip, tuple, u32le,
   withZip64, type Bytes,
 } from './formats_build.js';
 
@@ -255,6 +256,40 @@ describe('engine/formats/pth: hand-assembled checkpoints', () => {
       /refusing to load global 'posix\.system'/);
     expectUserError(() => unpickle(Buffer.from(popen, 'hex'), opts),
       /refusing to load global 'subprocess\.Popen'/);
+  });
+
+  it('numpy scalars and protocol-2 bytes (YOLOX keeps best_ap as numpy.float64) load as data', () => {
+    // CPython: pickle.dumps({'best_ap': np.float64(0.25), 'n': np.int64(-3), 'f': np.float32(1.5)}, 2)
+    const hex = '80027d7100285807000000626573745f61707101636e756d70792e5f636f72652e6d756c7469617272' +
+      '61790a7363616c61720a7102636e756d70790a64747970650a71035802000000663871048988877105527106' +
+      '284b0358010000003c71074e4e4e4affffffff4affffffff4b0074710862635f636f646563730a656e636f64' +
+      '650a71095809000000000000000000c3903f710a58060000006c6174696e31710b86710c52710d86710e5271' +
+      '0f58010000006e7110680268035802000000693871118988877112527113284b0368074e4e4e4affffffff4a' +
+      'ffffffff4b007471146268095810000000c3bdc3bfc3bfc3bfc3bfc3bfc3bfc3bf7115680b86711652711786' +
+      '7118527119580100000066711a6802680358020000006634711b898887711c52711d284b0368074e4e4e4aff' +
+      'ffffff4affffffff4b0074711e62680958050000000000c3803f711f680b867120527121867122527123752e';
+    const v = unpickle(Buffer.from(hex, 'hex'), { where: 'np', globals: PLAIN_GLOBALS });
+    expect(v).to.deep.equal(new Map<string, number>([['best_ap', 0.25], ['n', -3], ['f', 1.5]]));
+    // The same inside a checkpoint, assembled by hand: np.float64 as (dtype, latin1 bytes).
+    const dtype = [...global('numpy', 'dtype'), ...tuple(str('f8'), OP.NEWFALSE, [0x88]),
+      ...OP.REDUCE, ...tuple(int(3), str('<'), OP.NONE, OP.NONE, OP.NONE, int(-1), int(-1), int(0)),
+      ...OP.BUILD];
+    const f64 = (x: number) => String.fromCharCode(...new Uint8Array(Float64Array.of(x).buffer));
+    const bytes = (text: string, enc = 'latin1') =>
+      [...global('_codecs', 'encode'), ...tuple(str(text), str(enc)), ...OP.REDUCE];
+    const scalar = (b: Bytes, dt: Bytes = dtype) =>
+      [...global('numpy.core.multiarray', 'scalar'), ...tuple(dt, b), ...OP.REDUCE];
+    const ckpt = (x: Bytes) => torchZip(pickle(dict([
+      ['model', orderedDict([['w', tensor('FloatStorage', '0', 1, 0, [1], [1])]])], ['best_ap', x],
+    ])), { 0: f32bytes([2]) });
+    expect([...parsePth(ckpt(scalar(bytes(f64(0.375)))), 'np.pth').get('w')!.data]).to.deep.equal([2]);
+    expectUserError(() => parsePth(ckpt(scalar(bytes(f64(0.375), 'utf-16'))), 'u.pth'),
+      /^u\.pth: pickle: only _codecs\.encode\(str, 'latin1'\) is allowed/);
+    const objDType = [...global('numpy', 'dtype'), ...tuple(str('O8'), OP.NEWFALSE), ...OP.REDUCE];
+    expectUserError(() => parsePth(ckpt(scalar(bytes('12345678'), objDType)), 'o.pth'),
+      /^o\.pth: pickle: unsupported numpy dtype "O8"/);
+    expectUserError(() => parsePth(ckpt(scalar(bytes('1234'))), 's.pth'),
+      /^s\.pth: pickle: numpy scalar of the wrong size/);
   });
 
   it('wrong magic, empty and truncated files are UserErrors naming the file', () => {

@@ -18,6 +18,14 @@ export interface GlobalDef {
   readonly call?: (args: unknown[]) => unknown;
 }
 
+/** Thrown by a GlobalDef handler or `pickleSetState` for bad arguments; reported with the file. */
+export class PickleValueError extends Error {}
+
+/** An object a handler built that accepts BUILD's state (e.g. a numpy dtype's byte order). */
+export interface Buildable {
+  pickleSetState(state: unknown): void;
+}
+
 /** A resolved global on the stack (e.g. a storage type used inside a persistent id). */
 export class PyGlobal {
   constructor(readonly module: string, readonly name: string, readonly def: GlobalDef) {}
@@ -132,6 +140,16 @@ class Unpickler {
   private memoGet(i: number): unknown {
     if (!this.memo.has(i)) this.fail(`memo key ${i} not found`);
     return this.memo.get(i);
+  }
+
+  /** Runs an allowlisted handler, turning its PickleValueError into a FormatError. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof PickleValueError) this.fail(e.message);
+      throw e;
+    }
   }
 
   private resolve(module: string, name: string): PyGlobal {
@@ -255,12 +273,15 @@ class Unpickler {
             this.fail(`REDUCE on something that cannot be called${
               fn instanceof PyGlobal ? ` (${quote(fn.fullName)})` : ''}`);
           }
-          this.push(fn.def.call(args));
+          this.push(this.guard(() => fn.def.call!(args)));
           break;
         }
-        case 0x62: { // BUILD: obj.__setstate__(state); only a dict's attributes (ignored)
-          this.pop();
-          if (!(this.top() instanceof Map)) this.fail('BUILD on something that is not a dict');
+        case 0x62: { // BUILD: obj.__setstate__(state): a dict's attributes are ignored
+          const state = this.pop();
+          const obj = this.top();
+          if (obj instanceof Map) break;
+          if (!isBuildable(obj)) this.fail('BUILD on an object that takes no state');
+          this.guard(() => obj.pickleSetState(state));
           break;
         }
         case 0x51: { // BINPERSID
@@ -274,4 +295,9 @@ class Unpickler {
       }
     }
   }
+}
+
+function isBuildable(v: unknown): v is Buildable {
+  return typeof v === 'object' && v !== null &&
+    typeof (v as Partial<Buildable>).pickleSetState === 'function';
 }

@@ -9,12 +9,14 @@
  * storage[storage_offset + Σ i_k·stride_k]; non-contiguous tensors are copied to C order here.
  *
  * Accepted top levels: `{'model': state_dict, …}` (YOLOX's layout; `'state_dict'` too) or a bare
- * state dict. Only the globals below may appear in the pickle; anything else (os.system, eval,
- * subprocess.Popen, …) is refused by name before it could be called.
+ * state dict. Only the globals below (and the plain-data ones of pickle_plain.ts) may appear in
+ * the pickle; anything else (os.system, eval, subprocess.Popen, …) is refused by name before it
+ * could be called.
  */
 import { readFileOrFail } from './files.js';
 import { ZipArchive, type ZipEntry } from './zip.js';
 import { unpickle, PyGlobal, type GlobalDef } from './pickle.js';
+import { PLAIN_GLOBALS } from './pickle_plain.js';
 import {
   FormatError, ITEM_BYTES, MAX_ELEMENTS, decodeElements, makeEntry, numelOf, quote,
   type DType, type EntryData, type StateDict, type TensorEntry,
@@ -119,6 +121,7 @@ export function parsePth(bytes: Uint8Array, where = 'checkpoint'): StateDict {
       call: (args) => (args[0] instanceof TensorRef ? args[0] : fail('malformed parameter')),
     }],
     ...Object.keys(STORAGE_TYPES).map((n): [string, GlobalDef] => [`torch.${n}`, {}]),
+    ...PLAIN_GLOBALS, // bytes and numpy scalars (YOLOX's best_ap), decoded as data
   ]);
   const top = unpickle(zip.read(pkl), { where, globals, persistentLoad });
   return materialize(selectStateDict(top, where), where);
