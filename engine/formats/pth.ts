@@ -22,8 +22,6 @@ import {
   type DType, type EntryData, type StateDict, type TensorEntry,
 } from './state_dict.js';
 
-export { loadCheckpoint } from './checkpoint.js';
-
 /** torch's legacy typed-storage classes, which name the element type of a storage. */
 const STORAGE_TYPES: Readonly<Record<string, DType>> = {
   FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16',
