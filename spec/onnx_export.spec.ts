@@ -1,0 +1,52 @@
+/**
+ * @file quant/export/onnx_fp32: the FP32 model (seed-0 ckpt.pth) exported to ONNX and run by
+ * onnxruntime-node (the dev dependency, an independent ONNX implementation) on the eval_416
+ * fixture input must match our own eval forward (models/yolox.ts `output`, [1, 3549, 85]).
+ * ORT sums convolutions in another order (and fuses BN into the conv), so float32 rounding
+ * differs; the 1e-4 bounds are ~8× the measured 1.2e-5 (scores) and 7e-8 (boxes).
+ */
+import { expect } from 'chai';
+import { noGrad } from '../engine/autograd.js';
+import { Tensor } from '../engine/tensor.js';
+import { loadYoloxCheckpoint } from '../models/checkpoint.js';
+import { exportOnnxFp32 } from '../quant/export/onnx_fp32.js';
+import { fixtureF32, fixturePath, maxRelDiff } from './fixtures.js';
+
+describe('quant/export/onnx_fp32: the FP32 model in onnxruntime-node', function () {
+  this.timeout(180_000);
+
+  it('ORT\'s [1, 3549, 85] output = our FP32 forward (416, seed 0)', async function () {
+    type Ort = typeof import('onnxruntime-node');
+    let ort: Ort;
+    try {
+      ort = await import('onnxruntime-node');
+    } catch {
+      this.skip(); // dev dependency absent: nothing to check against
+      return;
+    }
+    const model = loadYoloxCheckpoint(fixturePath('yolox_tiny', 'weights', 'ckpt.pth')).eval();
+    const shape = [1, 3, 416, 416];
+    const bytes = exportOnnxFp32(model, shape);
+    const sess = await ort.InferenceSession.create(bytes);
+    expect(sess.inputNames).to.deep.equal(['images']);
+    expect(sess.outputNames).to.deep.equal(['output']);
+    const x = fixtureF32('yolox_tiny', 'eval_416', 'input.npy');
+    const res = await sess.run({ images: new ort.Tensor('float32', Float32Array.from(x), shape) });
+    const theirs = res.output.data as Float32Array;
+    const ours = noGrad(() => model.forward(new Tensor(x, shape))).output!;
+    expect(res.output.dims).to.deep.equal([1, 3549, 85]);
+    expect(ours.shape).to.deep.equal([1, 3549, 85]);
+    // Split columns: boxes (pixels, up to ~10³) and scores (probabilities in [0, 1]).
+    const col = (a: ArrayLike<number>, from: number, to: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < 3549; i++) for (let j = from; j < to; j++) out.push(a[i * 85 + j]);
+      return out;
+    };
+    const boxRel = maxRelDiff(col(theirs, 0, 4), col(ours.data, 0, 4));
+    const scoreRel = maxRelDiff(col(theirs, 4, 85), col(ours.data, 4, 85));
+    console.log(`      fp32 ORT vs ours: boxes max rel ${boxRel.toExponential(2)}, `
+      + `scores max rel ${scoreRel.toExponential(2)}`);
+    expect(boxRel).to.be.below(1e-4);
+    expect(scoreRel).to.be.below(1e-4);
+  });
+});
