@@ -13,8 +13,9 @@ import { exportCommand } from './commands/export.js';
 import { qatCommand } from './commands/qat.js';
 import { trainCommand } from './commands/train.js';
 import { gradCommand } from './commands/grad.js';
+import { goldenCommand } from './commands/golden.js';
 
 export const COMMANDS: readonly Command[] = [
   startCommand, cocoevalCommand, datasetCommand, detectCommand, dumpCommand, evalCommand,
-  ptqCommand, gradCommand, trainCommand, exportCommand, qatCommand,
+  ptqCommand, gradCommand, trainCommand, exportCommand, qatCommand, goldenCommand,
 ];
