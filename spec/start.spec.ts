@@ -56,7 +56,8 @@ describe('yoloxq start', function () {
     const r = run('start', '--quick', '--ckpt', ckpt, '--data', data, '--out', out);
     expect(r.code, r.stderr).to.equal(0);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-    expect(report.rows.map((x: { model: string }) => x.model)).to.deep.equal(['FP32', 'PTQ', 'QAT']);
+    const models = report.rows.map((x: { model: string }) => x.model);
+    expect(models).to.deep.equal(['FP32', 'PTQ', 'QAT']);
     for (const row of report.rows) {
       for (const v of [row.map, row.map50]) expect(v).to.be.within(0, 1);
     }

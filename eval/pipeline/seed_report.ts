@@ -87,7 +87,8 @@ export function writeReport(o: SeedOptions, r: SeedResult, extra: Record<string,
 export function writeScaleTable(out: string): number {
   const read = (f: string): ScalesFile | null =>
     (fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) as ScalesFile : null);
-  const s = read(path.join(out, 'qat', 'scales.json')) ?? read(path.join(out, 'ptq', 'scales.json'));
+  const s = read(path.join(out, 'qat', 'scales.json'))
+    ?? read(path.join(out, 'ptq', 'scales.json'));
   if (s === null) return 0;
   const npu = read(path.join(out, 'export', 'scales_npu.json'))
     ?? read(path.join(out, 'ptq', 'scales_npu.json'));
@@ -125,7 +126,7 @@ function upscale(img: Image8, k: number): Image8 {
     for (let x = 0; x < out.width; x++) {
       const s = (Math.floor(y / k) * img.width + Math.floor(x / k)) * img.channels;
       const d = (y * out.width + x) * 3;
-      out.data[d] = img.data[s]; out.data[d + 1] = img.data[s + 1]; out.data[d + 2] = img.data[s + 2];
+      for (let c = 0; c < 3; c++) out.data[d + c] = img.data[s + c];
     }
   }
   return out;

@@ -260,7 +260,8 @@ function exportPhase(
   }
   // The fake-quant path on the same graph must give (q − z)·2^−pos exactly at the outputs.
   const cats = model.head.strides.map((_, k) => `head.out${k}.cat`);
-  const taps = noGrad(() => quantizedForward(model, frozen, x, new Set(cats.map((c) => `fq.${c}`))));
+  const want = new Set(cats.map((c) => `fq.${c}`));
+  const taps = noGrad(() => quantizedForward(model, frozen, x, want));
   let same = true;
   for (const c of cats) {
     const code = codes.get(c), fq = taps.get(`fq.${c}`);
