@@ -6,6 +6,11 @@
  * differs; the 1e-4 bounds are ~8× the measured 1.2e-5 (scores) and 7e-8 (boxes).
  */
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { exportCommand } from '../bin/commands/export.js';
+import { UserError } from '../engine/errors.js';
 import { noGrad } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
 import { loadYoloxCheckpoint } from '../models/checkpoint.js';
@@ -48,5 +53,23 @@ describe('quant/export/onnx_fp32: the FP32 model in onnxruntime-node', function 
       + `scores max rel ${scoreRel.toExponential(2)}`);
     expect(boxRel).to.be.below(1e-4);
     expect(scoreRel).to.be.below(1e-4);
+  });
+
+  it('yoloxq export --fp32: a model ORT runs (64², A = 84); else --quant is needed', async () => {
+    const ort = await import('onnxruntime-node').catch(() => null);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-fp32-'));
+    try {
+      const ckpt = fixturePath('yolox_tiny', 'weights', 'ckpt.pth');
+      const out = path.join(dir, 'm.onnx');
+      expect(() => exportCommand.run({ ckpt, out, size: '64' }, [])).to.throw(UserError, /quant/);
+      exportCommand.run({ ckpt, out, size: '64', fp32: true }, []);
+      if (ort === null) return;
+      const sess = await ort.InferenceSession.create(fs.readFileSync(out));
+      const x = new ort.Tensor('float32', new Float32Array(3 * 64 * 64).fill(114), [1, 3, 64, 64]);
+      const res = await sess.run({ images: x });
+      expect(res.output.dims).to.deep.equal([1, 84, 85]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
