@@ -144,8 +144,8 @@ function panel(file: string, dets: readonly CocoDetection[], title: string,
     drawLabeledBox(img, [x, y, x + w, y + h], `${names.get(c) ?? c} ${d.score.toFixed(2)}`,
       classColor(c - 1));
   }
-  fillRect(img, 0, img.height - 12, 8 + title.length * 12, img.height, [0, 0, 0]);
-  drawText(img, 4, img.height - 10, title, [255, 255, 255], 1);
+  fillRect(img, 0, img.height - 20, 8 + title.length * 12, img.height, [0, 0, 0]);
+  drawText(img, 4, img.height - 17, title, [255, 255, 255], 2);
   return img;
 }
 
