@@ -16,7 +16,10 @@ import { readImage } from '../eval/image/decode.js';
 import { generateDataset } from '../eval/dataset/generate.js';
 import { DEFAULT_DATASET_SPEC, splitPaths } from '../eval/dataset/spec.js';
 import { PhaseCache } from '../eval/pipeline/phase_cache.js';
-import { formatTable, reportRows } from '../eval/pipeline/seed_report.js';
+import { formatTable, reportRows, writePictures } from '../eval/pipeline/seed_report.js';
+import { classColor } from '../eval/image/draw.js';
+import { encodePng } from '../eval/image/png.js';
+import { newImage8 } from '../eval/image/image8.js';
 import type { PhaseScore, SeedResult } from '../eval/pipeline/seed_workflow.js';
 import { ValImages } from '../eval/pipeline/val_forward.js';
 import { CocoValSet } from '../eval/train/val_map.js';
@@ -122,6 +125,29 @@ describe('seed workflow pieces', () => {
       expect(c.run('p', 'k2', [], work)).to.deep.equal({ result: { n: 2 }, skipped: false });
       // A needed output that vanished reruns the phase.
       expect(c.run('p', 'k2', [path.join(dir, 'gone')], work).skipped).to.equal(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pictures: a QAT box ≥ 0.3 is drawn in its class colour on the right panel only', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yoloxq-pic-'));
+    try {
+      const src = path.join(dir, 'a.png');
+      fs.writeFileSync(src, encodePng(newImage8(64, 64, 3, 255)));
+      const det = { image_id: 7, category_id: 3, bbox: [10, 10, 20, 20], score: 0.9 };
+      const s = (drawn: PhaseScore['drawn']): PhaseScore =>
+        ({ ap: 0, ap50: 0, dropped: 0, seconds: 0, drawn });
+      const low = { ...det, score: 0.2 };
+      const r = { fp32: s([low]), ptq: s([]), qat: s([det]), drawIds: [7], drawFiles: [src],
+        categories: [{ id: 3, name: 'triangle' }] } as unknown as SeedResult;
+      const [f] = writePictures(dir, r);
+      const img = readImage(f);
+      // 64 px at 7× = 448 per panel, 8 px gap; the box's left edge x = 70 in each panel.
+      const px = (x: number, y: number) =>
+        [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
+      expect(px(456 + 71, 200)).to.deep.equal([...classColor(2)]);
+      expect(px(71, 200)).to.deep.equal([255, 255, 255]); // the 0.2 FP32 box is below 0.3
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

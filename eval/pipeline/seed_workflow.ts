@@ -158,6 +158,10 @@ export function runSeedWorkflow(o: SeedOptions, ui: SeedUi): SeedResult {
   const evalKey = { ckptKey, dataKey, size: o.size, valLimit: o.valLimit, draw: o.drawImages };
   const fp32 = phase('fp32', keyOf(evalKey), [], () => {
     const model = loadCheckpointOrFail(o.ckpt);
+    const n = model.config.numClasses, m = valSet.classIds.length;
+    if (n > m) {
+      throw new UserError(`start: ${o.ckpt} predicts ${n} classes but ${o.data} has ${m}`);
+    }
     return score('FP32', () => (x) => model.call(x).output!);
   });
   ui.log(`FP32: mAP ${fp32.ap.toFixed(4)}, mAP@.5 ${fp32.ap50.toFixed(4)}`);
