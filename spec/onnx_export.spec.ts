@@ -15,31 +15,20 @@ import { noGrad } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
 import { loadYoloxCheckpoint } from '../models/checkpoint.js';
 import { exportOnnxFp32 } from '../quant/export/onnx_fp32.js';
-import { fixtureF32, fixturePath, maxRelDiff } from './fixtures.js';
+import { fixturePath, maxRelDiff } from './fixtures.js';
+import { ortOrSkip, runOnEval416 } from './ort.js';
 
 describe('quant/export/onnx_fp32: the FP32 model in onnxruntime-node', function () {
   this.timeout(180_000);
 
   it('ORT\'s [1, 3549, 85] output = our FP32 forward (416, seed 0)', async function () {
-    type Ort = typeof import('onnxruntime-node');
-    let ort: Ort;
-    try {
-      ort = await import('onnxruntime-node');
-    } catch {
-      this.skip(); // dev dependency absent: nothing to check against
-      return;
-    }
+    const ort = await ortOrSkip(this);
     const model = loadYoloxCheckpoint(fixturePath('yolox_tiny', 'weights', 'ckpt.pth')).eval();
     const shape = [1, 3, 416, 416];
-    const bytes = exportOnnxFp32(model, shape);
-    const sess = await ort.InferenceSession.create(bytes);
-    expect(sess.inputNames).to.deep.equal(['images']);
-    expect(sess.outputNames).to.deep.equal(['output']);
-    const x = fixtureF32('yolox_tiny', 'eval_416', 'input.npy');
-    const res = await sess.run({ images: new ort.Tensor('float32', Float32Array.from(x), shape) });
-    const theirs = res.output.data as Float32Array;
+    const { x, output } = await runOnEval416(ort, exportOnnxFp32(model, shape), shape);
+    const theirs = output.data as Float32Array;
     const ours = noGrad(() => model.forward(new Tensor(x, shape))).output!;
-    expect(res.output.dims).to.deep.equal([1, 3549, 85]);
+    expect(output.dims).to.deep.equal([1, 3549, 85]);
     expect(ours.shape).to.deep.equal([1, 3549, 85]);
     // Split columns: boxes (pixels, up to ~10³) and scores (probabilities in [0, 1]).
     const col = (a: ArrayLike<number>, from: number, to: number) => {

@@ -12,7 +12,8 @@ import { exportOnnx } from '../quant/export/onnx.js';
 import { ProtoWriter } from '../quant/export/protobuf.js';
 import { freezeForNpu } from '../quant/freeze.js';
 import { loadQuantizedGraph, quantizedForward } from '../quant/ptq.js';
-import { fixtureF32, fixturePath } from './fixtures.js';
+import { fixturePath } from './fixtures.js';
+import { ortOrSkip, runOnEval416 } from './ort.js';
 
 describe('quant/export/protobuf: wire format', () => {
   it('varints, negative int64, float32, nested messages', () => {
@@ -31,14 +32,7 @@ describe('quant/export/onnx: the frozen ptq_416 model in onnxruntime-node', func
   this.timeout(180_000);
 
   it('ORT\'s output = our frozen fake-quant forward bit for bit (416)', async function () {
-    type Ort = typeof import('onnxruntime-node');
-    let ort: Ort;
-    try {
-      ort = await import('onnxruntime-node');
-    } catch {
-      this.skip(); // dev dependency absent: nothing to check against
-      return;
-    }
+    const ort = await ortOrSkip(this);
     const model = loadYoloxCheckpoint(fixturePath('yolox_tiny', 'weights', 'ckpt.pth'));
     const shape = [1, 3, 416, 416];
     const calibrated = loadQuantizedGraph(model, fixturePath('yolox_tiny', 'ptq_416'),
@@ -47,15 +41,11 @@ describe('quant/export/onnx: the frozen ptq_416 model in onnxruntime-node', func
       .to.throw(/freeze first/);
     const g = freezeForNpu(calibrated);
     const bytes = exportOnnx(g, { strides: model.head.strides, inputShape: shape });
-    const sess = await ort.InferenceSession.create(bytes);
-    expect(sess.inputNames).to.deep.equal(['images']);
-    expect(sess.outputNames).to.deep.equal(['output']);
-    const x = fixtureF32('yolox_tiny', 'eval_416', 'input.npy');
-    const res = await sess.run({ images: new ort.Tensor('float32', Float32Array.from(x), shape) });
-    const out = res.output.data as Float32Array;
+    const { x, output } = await runOnEval416(ort, bytes, shape);
+    const out = output.data as Float32Array;
     const ours = noGrad(() => quantizedForward(model, g, new Tensor(x, shape), new Set()))
       .get('fq.output')!;
-    expect(res.output.dims).to.deep.equal(ours.shape);
+    expect(output.dims).to.deep.equal(ours.shape);
     let differing = 0;
     for (let i = 0; i < out.length; i++) if (out[i] !== ours.data[i]) differing++;
     expect(differing).to.equal(0);
