@@ -10,12 +10,11 @@ import * as path from 'node:path';
 import type { Command } from '../cli.js';
 import { requireString } from '../cli.js';
 import { noGrad } from '../../engine/autograd.js';
-import { UserError } from '../../engine/errors.js';
-import { readNpy, writeNpy } from '../../engine/formats/files.js';
-import { npyToFloat32 } from '../../engine/formats/npy.js';
-import { Tensor } from '../../engine/tensor.js';
+import { writeNpy } from '../../engine/formats/files.js';
 import { quantDumpTensors } from '../../quant/ptq.js';
-import { CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, str } from './model_options.js';
+import {
+  CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, readInputNpy, str,
+} from './model_options.js';
 
 export const dumpCommand: Command = {
   name: 'dump',
@@ -33,14 +32,8 @@ export const dumpCommand: Command = {
     const inputFile = requireString(cmd, opts, 'input');
     const out = requireString(cmd, opts, 'out');
     applyThreads(cmd, opts);
-    const npy = readNpy(inputFile);
-    const [B, C, H, W] = npy.shape;
-    if (npy.shape.length !== 4 || C !== 3 || H % 32 !== 0 || W % 32 !== 0 || B < 1) {
-      const want = 'want [B, 3, H, W] with H, W multiples of 32';
-      throw new UserError(`${inputFile}: ${want}, got [${npy.shape.join(', ')}]`);
-    }
+    const x = readInputNpy(inputFile);
     const model = loadEvalModel(cmd, opts);
-    const x = new Tensor(npyToFloat32(npy), npy.shape);
     const { named } = noGrad(() => model.call(x));
     for (const [name, t] of named) {
       writeNpy(path.join(out, `${name}.npy`), { dtype: 'float32', shape: t.shape, data: t.data });

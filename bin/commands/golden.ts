@@ -6,14 +6,13 @@
  */
 import type { Command } from '../cli.js';
 import { requireString } from '../cli.js';
-import { UserError } from '../../engine/errors.js';
-import { readNpy } from '../../engine/formats/files.js';
-import { npyToFloat32 } from '../../engine/formats/npy.js';
 import { Tensor } from '../../engine/tensor.js';
 import { freezeForNpu } from '../../quant/freeze.js';
 import { writeGolden } from '../../quant/integer/golden.js';
 import { loadQuantizedGraph } from '../../quant/ptq.js';
-import { CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, str } from './model_options.js';
+import {
+  CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, readInputNpy, str,
+} from './model_options.js';
 
 export const goldenCommand: Command = {
   name: 'golden',
@@ -32,14 +31,8 @@ export const goldenCommand: Command = {
     const inputFile = requireString(cmd, opts, 'input');
     const out = requireString(cmd, opts, 'out');
     applyThreads(cmd, opts);
-    const npy = readNpy(inputFile);
-    const [B, C, H, W] = npy.shape;
-    if (npy.shape.length !== 4 || C !== 3 || H % 32 !== 0 || W % 32 !== 0 || B < 1) {
-      const want = 'want [B, 3, H, W] with H, W multiples of 32';
-      throw new UserError(`${inputFile}: ${want}, got [${npy.shape.join(', ')}]`);
-    }
+    const x = readInputNpy(inputFile);
     const model = loadEvalModel(cmd, opts);
-    const x = new Tensor(npyToFloat32(npy), npy.shape);
     const example = Tensor.zeros(x.shape);
     const graph = freezeForNpu(loadQuantizedGraph(model, quant, { example }));
     const entries = writeGolden(graph, x, out);

@@ -1,11 +1,14 @@
 /**
  * @file Options and helpers shared by the commands that run the model (dump, detect, eval):
  * option specs with every key spelled out (bin/cli.ts hands them all to parseArgs), the thread
- * count, and loading the checkpoint in eval mode.
+ * count, loading the checkpoint in eval mode, and reading a preprocessed network input .npy.
  */
 import type { OptionSpec } from '../cli.js';
 import { numberOption, requireString } from '../cli.js';
 import { UserError } from '../../engine/errors.js';
+import { readNpy } from '../../engine/formats/files.js';
+import { npyToFloat32 } from '../../engine/formats/npy.js';
+import { Tensor } from '../../engine/tensor.js';
 import { setThreads } from '../../engine/threads/pool.js';
 import { loadYoloxCheckpoint } from '../../models/checkpoint.js';
 import type { YOLOX } from '../../models/yolox.js';
@@ -37,4 +40,15 @@ export function sizeOption(cmd: string, opts: Record<string, unknown>): number {
   const s = numberOption(cmd, opts, 'size', 416, { integer: true, min: 32, max: 4096 });
   if (s % 32 !== 0) throw new UserError(`${cmd}: --size must be a multiple of 32, got ${s}`);
   return s;
+}
+
+/** A network input .npy [B, 3, H, W] (H, W multiples of 32) as a float32 Tensor. */
+export function readInputNpy(inputFile: string): Tensor {
+  const npy = readNpy(inputFile);
+  const [B, C, H, W] = npy.shape;
+  if (npy.shape.length !== 4 || C !== 3 || H % 32 !== 0 || W % 32 !== 0 || B < 1) {
+    const want = 'want [B, 3, H, W] with H, W multiples of 32';
+    throw new UserError(`${inputFile}: ${want}, got [${npy.shape.join(', ')}]`);
+  }
+  return new Tensor(npyToFloat32(npy), npy.shape);
 }
