@@ -7,6 +7,7 @@
  * phase cache reruns on a changed key, and the table's "% kept" arithmetic.
  */
 import { expect } from 'chai';
+import type { BoxXYWH } from '../eval/coco/annotations.js';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -135,7 +136,7 @@ describe('seed workflow pieces', () => {
     try {
       const src = path.join(dir, 'a.png');
       fs.writeFileSync(src, encodePng(newImage8(64, 64, 3, 255)));
-      const det = { image_id: 7, category_id: 3, bbox: [10, 10, 20, 20], score: 0.9 };
+      const det = { image_id: 7, category_id: 3, bbox: [10, 10, 20, 20] as BoxXYWH, score: 0.9 };
       const s = (drawn: PhaseScore['drawn']): PhaseScore =>
         ({ ap: 0, ap50: 0, dropped: 0, seconds: 0, drawn });
       const low = { ...det, score: 0.2 };
