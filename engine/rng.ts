@@ -1,6 +1,6 @@
 /**
  * @file A seeded, deterministic random number generator (xoshiro128**, seeded through splitmix32).
- * The project never calls Math.random: every random choice flows from a seed.
+ * The project never uses the unseeded global generator: every random choice flows from a seed.
  *
  * xoshiro128**: state s0..s3 (uint32); result = rotl(s1·5, 7)·9; then the xorshift update
  *   t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11).

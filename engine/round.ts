@@ -1,6 +1,6 @@
 /**
  * @file Round half to even ("banker's rounding"), the rounding of IEEE 754, numpy and PyTorch.
- * Math.round rounds halves up (−2.5 → −2, 2.5 → 3), which quantization must never use.
+ * JavaScript's built-in rounding sends halves up (−2.5 → −2, 2.5 → 3), which quantization must never use.
  */
 
 /** Nearest integer; exact ties (fraction 0.5) go to the even neighbour: 2.5 → 2, 3.5 → 4, −2.5 → −2. */

@@ -2,7 +2,7 @@
  * @file The training data loader: epochs of batches (images [B, 3, H, W] BGR 0..255, labels
  * [B, maxLabels, 5] rows (class, cx, cy, w, h)), shuffled and augmented deterministically.
  *
- * Randomness, all from the loader seed (engine/rng.ts, never Math.random):
+ * Randomness, all from the loader seed (engine/rng.ts, never an unseeded generator):
  *   - epoch e's order: Fisher–Yates with Rng(mix(seed, e, SHUFFLE));
  *   - sample at position p of epoch e: Rng(mix(seed, e, p)) drives mosaic (drawn first:
  *     U < mosaicProb, as the official `random.random() < mosaic_prob`), then TrainTransform. A
