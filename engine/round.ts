@@ -1,6 +1,7 @@
 /**
  * @file Round half to even ("banker's rounding"), the rounding of IEEE 754, numpy and PyTorch.
- * JavaScript's built-in rounding sends halves up (−2.5 → −2, 2.5 → 3), which quantization must never use.
+ * JavaScript's built-in rounding sends halves up (−2.5 → −2, 2.5 → 3): quantization must never
+ * use it.
  */
 
 /** Nearest integer; exact ties (fraction 0.5) go to the even neighbour: 2.5 → 2, 3.5 → 4, −2.5 → −2. */
