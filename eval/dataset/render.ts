@@ -95,13 +95,20 @@ export function rasterise(shape: ShapeInstance, W: number, H: number): Placed | 
   return { shape, x0, y0, w, h, cov, vis: cov.slice(), fullArea };
 }
 
+/** The pixel rectangle [xs, xe) × [ys, ye) where the bounding boxes of a and b overlap. */
+function overlap(a: Placed, b: Placed): { xs: number; xe: number; ys: number; ye: number } {
+  return {
+    xs: Math.max(a.x0, b.x0),
+    xe: Math.min(a.x0 + a.w, b.x0 + b.w),
+    ys: Math.max(a.y0, b.y0),
+    ye: Math.min(a.y0 + a.h, b.y0 + b.h),
+  };
+}
+
 /** Σ over the overlap of a's visible coverage that b (drawn above a) would hide. */
 function hiddenBy(a: Placed, b: Placed): number {
   let hidden = 0;
-  const xs = Math.max(a.x0, b.x0);
-  const xe = Math.min(a.x0 + a.w, b.x0 + b.w);
-  const ys = Math.max(a.y0, b.y0);
-  const ye = Math.min(a.y0 + a.h, b.y0 + b.h);
+  const { xs, xe, ys, ye } = overlap(a, b);
   for (let y = ys; y < ye; y++) {
     for (let x = xs; x < xe; x++) {
       hidden += a.vis[(y - a.y0) * a.w + (x - a.x0)] * b.cov[(y - b.y0) * b.w + (x - b.x0)];
@@ -112,10 +119,7 @@ function hiddenBy(a: Placed, b: Placed): number {
 
 /** Hides `a` under `b` (drawn above it): a.vis ×= 1 − b.cov on their overlap. */
 export function occlude(a: Placed, b: Placed): void {
-  const xs = Math.max(a.x0, b.x0);
-  const xe = Math.min(a.x0 + a.w, b.x0 + b.w);
-  const ys = Math.max(a.y0, b.y0);
-  const ye = Math.min(a.y0 + a.h, b.y0 + b.h);
+  const { xs, xe, ys, ye } = overlap(a, b);
   for (let y = ys; y < ye; y++) {
     for (let x = xs; x < xe; x++) {
       a.vis[(y - a.y0) * a.w + (x - a.x0)] *= 1 - b.cov[(y - b.y0) * b.w + (x - b.x0)];
