@@ -190,6 +190,34 @@ describe('train', function () {
     expect(bnMoved).to.be.above(10);
   });
 
+  it('yoloxq train --init starts from the checkpoint weights (lr 0 keeps every conv exactly)',
+    () => {
+      // With lr 0 SGD moves nothing (w − 0·v = w exactly), so the live conv weights after the
+      // run must be the --init file's bit for bit; BN running stats still move (train mode).
+      const out = tmp('init');
+      const init = path.join(straight, LAST_FILE);
+      const flags = FLAGS.map((f, i) => (FLAGS[i - 1] === '--lr-per-img' ? '0' : f));
+      const r = spawnSync(process.execPath, [CLI, 'train', '--data', data, '--out', out,
+        ...flags, '--init', init, '--eval-every', '0'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      const start = tensorsOf(init);
+      const state = tensorsOf(path.join(out, TRAIN_STATE_FILE));
+      let convs = 0;
+      for (const [k, v] of start) {
+        if (!/conv\.weight$|preds\.\d+\.weight$/.test(k)) continue;
+        expect(state.get(`model.${k}`), k).to.deep.equal(v);
+        convs++;
+      }
+      expect(convs).to.be.above(50);
+      const saved = JSON.parse(readSafetensors(path.join(out, TRAIN_STATE_FILE)).metadata.train);
+      expect(saved.run.info.init).to.equal(path.resolve(init));
+      // --init with --resume is refused with one line (exit 2).
+      const both = spawnSync(process.execPath, [CLI, 'train', '--resume',
+        path.join(out, TRAIN_STATE_FILE), '--init', init], { encoding: 'utf8' });
+      expect(both.status).to.equal(2);
+      expect(both.stderr).to.match(/--init starts a run, --resume continues one/);
+    });
+
   it('last.safetensors holds only the official keys (loadable by yoloxq eval)', () => {
     const keys = [...tensorsOf(path.join(straight, LAST_FILE)).keys()];
     expect(keys).to.deep.equal([...new YOLOX({ numClasses: 8 }).stateDict().keys()]);

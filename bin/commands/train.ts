@@ -1,8 +1,9 @@
 /**
  * @file `yoloxq train --data DIR --out DIR [--epochs N] [--batch B] [--size S] [--seed S]
  * [--lr-per-img X] [--warmup N] [--no-aug N] [--eval-every K] [--save-every K] [--limit N]
- * [--resume FILE] [--threads N]`: trains YOLO-X Tiny from scratch on a COCO-format folder
- * (models/train/), evaluating the EMA weights on DIR's val split.
+ * [--init CKPT] [--resume FILE] [--threads N]`: trains YOLO-X Tiny on a COCO-format folder
+ * (models/train/), from scratch or, with --init, from a checkpoint's weights (fine-tuning),
+ * evaluating the EMA weights on DIR's val split.
  *
  * Writes OUT/train_state.safetensors (resume point, every --save-every steps and at each epoch
  * end), OUT/last.safetensors and OUT/best.safetensors (EMA models, loadable by eval/detect) and
@@ -20,6 +21,7 @@ import {
   TRAIN_DEFAULTS as D, TRAIN_STATE_FILE, Trainer, fp32Strategy, readTrainStateMeta,
   resolveTrainConfig, runTraining, type EpochMetrics, type RunRecord, type TrainConfig,
 } from '../../models/train/index.js';
+import { loadYoloxCheckpoint } from '../../models/checkpoint.js';
 import { YOLOX } from '../../models/yolox.js';
 import { THREADS_OPTION, applyThreads, str } from './model_options.js';
 
@@ -34,6 +36,8 @@ const FLAGS: readonly [string, keyof TrainConfig, boolean][] = [
 interface CliInfo {
   data: string;
   limit: string;
+  /** The --init checkpoint ('' from scratch); a record only: a resume reads the saved state. */
+  init: string;
 }
 
 /** The config from the flags given; on resume the saved one, refusing contradicting flags. */
@@ -82,6 +86,7 @@ export const trainCommand: Command = {
     'eval-every': str('v', '5', 'K  evaluate the EMA weights every K epochs and at the end'),
     'save-every': str('k', '100', 'K  training-state checkpoint every K steps (0: epoch ends)'),
     limit: str('i', '', 'N  use only the first N images of each split (default 0: all)'),
+    init: str('I', '', 'CKPT  start from these weights instead of a random init (fine-tuning)'),
     resume: str('r', '', `FILE  continue from a training state (OUT/${TRAIN_STATE_FILE})`),
     threads: THREADS_OPTION,
   },
@@ -90,7 +95,7 @@ export const trainCommand: Command = {
     const resume = typeof opts.resume === 'string' && opts.resume !== '' ? opts.resume : null;
     const saved = resume === null ? null : readTrainStateMeta<RunRecord>(resume).run.info as
       Partial<CliInfo>;
-    const given = (name: keyof CliInfo): string | null =>
+    const given = (name: keyof CliInfo | 'init'): string | null =>
       typeof opts[name] === 'string' && opts[name] !== '' ? opts[name] as string : null;
     // On resume --data and --limit default to the saved ones; a different --limit is refused
     // (it would change every batch). The data folder may move, so it is not compared.
@@ -111,7 +116,16 @@ export const trainCommand: Command = {
     const val = cocoSplit(data, 'val');
     const valSet = new CocoValSet(val.imageDir, val.annotationFile, { size: config.size, limit });
     const numClasses = train.numClasses;
-    const model = new YOLOX({ numClasses, seed: config.seed });
+    const init = given('init');
+    if (init !== null && resume !== null) {
+      throw new UserError('train: --init starts a run, --resume continues one: give only one');
+    }
+    const model = init === null
+      ? new YOLOX({ numClasses, seed: config.seed }) : loadYoloxCheckpoint(init);
+    if (model.config.numClasses !== numClasses) {
+      throw new UserError(`train: ${init} predicts ${model.config.numClasses} classes, ` +
+        `${data} has ${numClasses}`);
+    }
     const trainer = new Trainer(fp32Strategy(model), train, config);
     const evalModel = new YOLOX({ numClasses, seed: config.seed });
     const evaluate = (ema: ReadonlyMap<string, Float32Array>) => {
@@ -136,7 +150,10 @@ export const trainCommand: Command = {
     bar.start(trainer.totalIters, trainer.iter, payload);
     const rec = runTraining(trainer, {
       outDir: out, saveEvery, evalEvery, evaluate, resume: resume ?? undefined,
-      info: { data: path.resolve(data), limit: String(limit) } satisfies CliInfo,
+      info: {
+        data: path.resolve(data), limit: String(limit),
+        init: init === null ? '' : path.resolve(init),
+      } satisfies CliInfo,
       onStep(r, s) {
         const n = Math.max(s.steps, 1);
         bar.update(r.step, {
