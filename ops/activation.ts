@@ -10,9 +10,12 @@
  *   exp          eˣ                                 d/dx  = eˣ
  *   log          ln x                               d/dx  = 1/x
  * Backward kernels recompute what they need from x in float64 and accumulate into gx.
+ * The recorded ops run the kernels over chunks of elements on all threads (ops/parallel.ts);
+ * each element's arithmetic is the same whatever the chunk, so the bits are too.
  */
 import { record } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
+import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
 
@@ -80,23 +83,59 @@ export function logBackward(x: F32, gy: F32, gx: F32): void {
   for (let i = 0; i < x.length; i++) gx[i] += gy[i] / x[i];
 }
 
-/** Records a unary elementwise op from its two kernels. */
-function unary(
-  op: string, x: Tensor,
-  forward: (x: F32, y: F32) => void,
-  backwardKernel: (x: F32, gy: F32, gx: F32) => void,
-): Tensor {
+export type UnaryOp = 'sigmoid' | 'silu' | 'hardsigmoid' | 'relu' | 'exp' | 'log';
+
+/** Each unary op's forward and backward kernel, by name (workers look them up here). */
+export const UNARY_KERNELS: {
+  readonly [K in UnaryOp]: {
+    forward: (x: F32, y: F32) => void;
+    backward: (x: F32, gy: F32, gx: F32) => void;
+  };
+} = {
+  sigmoid: { forward: sigmoidForward, backward: sigmoidBackward },
+  silu: { forward: siluForward, backward: siluBackward },
+  hardsigmoid: { forward: hardsigmoidForward, backward: hardsigmoidBackward },
+  relu: { forward: reluForward, backward: reluBackward },
+  exp: { forward: expForward, backward: expBackward },
+  log: { forward: logForward, backward: logBackward },
+};
+
+export interface UnaryForwardArgs {
+  op: UnaryOp;
+  x: F32;
+  y: F32;
+}
+
+export interface UnaryBackwardArgs {
+  op: UnaryOp;
+  x: F32;
+  gy: F32;
+  gx: F32;
+}
+
+/** The forward kernel on elements [lo, hi). */
+export function unaryForwardRange(a: UnaryForwardArgs, lo: number, hi: number): void {
+  UNARY_KERNELS[a.op].forward(a.x.subarray(lo, hi), a.y.subarray(lo, hi));
+}
+
+/** The backward kernel on elements [lo, hi). */
+export function unaryBackwardRange(a: UnaryBackwardArgs, lo: number, hi: number): void {
+  UNARY_KERNELS[a.op].backward(a.x.subarray(lo, hi), a.gy.subarray(lo, hi), a.gx.subarray(lo, hi));
+}
+
+/** Records a unary elementwise op; both directions run on all threads when large. */
+function unary(op: UnaryOp, x: Tensor): Tensor {
   const y = Tensor.zeros(x.shape);
-  forward(x.data, y.data);
+  parallelRange('unaryForward', { op, x: x.data, y: y.data }, x.size, 1);
   return record(op, [x], y, (gy) => {
-    if (x.requiresGrad) backwardKernel(x.data, gy, x.gradBuffer());
+    if (!x.requiresGrad) return;
+    parallelRange('unaryBackward', { op, x: x.data, gy, gx: x.gradBuffer() }, x.size, 1);
   });
 }
 
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, sigmoidForward, sigmoidBackward);
-export const silu = (x: Tensor): Tensor => unary('silu', x, siluForward, siluBackward);
-export const hardsigmoid = (x: Tensor): Tensor =>
-  unary('hardsigmoid', x, hardsigmoidForward, hardsigmoidBackward);
-export const relu = (x: Tensor): Tensor => unary('relu', x, reluForward, reluBackward);
-export const exp = (x: Tensor): Tensor => unary('exp', x, expForward, expBackward);
-export const log = (x: Tensor): Tensor => unary('log', x, logForward, logBackward);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+export const hardsigmoid = (x: Tensor): Tensor => unary('hardsigmoid', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);

@@ -9,10 +9,14 @@
  *   mul  y = a · b    ∂a = g·b      ∂b = g·a
  *   div  y = a / b    ∂a = g / b    ∂b = −g·a / b²
  * Backward sums each partial over the broadcast dimensions in float64 (reduceToInput).
+ * Threads: without broadcasting (a, b and y of one shape, like the residual add) both
+ * directions run over chunks of elements on all threads (ops/parallel.ts), with the very same
+ * kernels applied to subarrays; broadcasting ops run on the calling thread.
  */
 import { record } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
 import { broadcastIndex, broadcastShapes, reduceToInput } from './broadcast.js';
+import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
 type Ix = Int32Array | null;
@@ -73,14 +77,58 @@ export function binaryBackward(op: BinaryOp, a: F32, ia: Ix, b: F32, ib: Ix, gy:
   }
 }
 
+/** A same-shape binary op's forward job: a, b and y all of one length. */
+export interface BinaryForwardArgs {
+  op: BinaryOp;
+  a: F32;
+  b: F32;
+  y: F32;
+}
+
+/** A same-shape binary op's backward job. */
+export interface BinaryBackwardArgs {
+  op: BinaryOp;
+  a: F32;
+  b: F32;
+  gy: F32;
+  ga: F32 | null;
+  gb: F32 | null;
+}
+
+/** binaryForward without broadcasting, on elements [lo, hi). */
+export function binaryForwardRange(p: BinaryForwardArgs, lo: number, hi: number): void {
+  binaryForward(p.op, p.a.subarray(lo, hi), null, p.b.subarray(lo, hi), null,
+    p.y.subarray(lo, hi));
+}
+
+/** binaryBackward without broadcasting, on elements [lo, hi) (no reduction: elementwise). */
+export function binaryBackwardRange(p: BinaryBackwardArgs, lo: number, hi: number): void {
+  binaryBackward(p.op, p.a.subarray(lo, hi), null, p.b.subarray(lo, hi), null,
+    p.gy.subarray(lo, hi), p.ga?.subarray(lo, hi) ?? null, p.gb?.subarray(lo, hi) ?? null);
+}
+
+/** gx += gy on elements [lo, hi) (a gradient passed through unchanged). */
+export interface AccumulateArgs {
+  gy: F32;
+  gx: F32;
+}
+
+export function accumulateRange(p: AccumulateArgs, lo: number, hi: number): void {
+  const { gy, gx } = p;
+  for (let i = lo; i < hi; i++) gx[i] += gy[i];
+}
+
 function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const ia = broadcastIndex(shape, a.shape), ib = broadcastIndex(shape, b.shape);
   const y = Tensor.zeros(shape);
-  binaryForward(op, a.data, ia, b.data, ib, y.data);
+  const same = ia === null && ib === null;
+  if (same) parallelRange('binaryForward', { op, a: a.data, b: b.data, y: y.data }, y.size, 3);
+  else binaryForward(op, a.data, ia, b.data, ib, y.data);
   return record(op, [a, b], y, (gy) => {
-    binaryBackward(op, a.data, ia, b.data, ib, gy,
-      a.requiresGrad ? a.gradBuffer() : null, b.requiresGrad ? b.gradBuffer() : null);
+    const ga = a.requiresGrad ? a.gradBuffer() : null, gb = b.requiresGrad ? b.gradBuffer() : null;
+    if (same) parallelRange('binaryBackward', { op, a: a.data, b: b.data, gy, ga, gb }, y.size, 5);
+    else binaryBackward(op, a.data, ia, b.data, ib, gy, ga, gb);
   });
 }
 

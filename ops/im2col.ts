@@ -10,7 +10,12 @@
  * The column matrix is [C·KH·KW, OH·OW], row-major:
  *   col[((c·KH + kh)·KW + kw)·OH·OW + oh·OW + ow] = x[c, oh·S − P + kh, ow·S − P + kw]
  * with zeros where the input index falls in the padding.
+ *
+ * Threads: both split channels over the pool (ops/parallel.ts). A job for channels [c0, c1)
+ * writes only their rows of col (im2col) or their planes of gx (col2im), so the result does not
+ * depend on the split.
  */
+import { parallelRange, threadScratchF64 } from './parallel.js';
 
 type F32 = Float32Array;
 
@@ -37,9 +42,23 @@ export function outSize(n: number, k: number, s: number, p: number): number {
  * Overwrites col (padding positions become 0).
  */
 export function im2col(x: F32, xOffset: number, g: ConvGeometry, col: F32): void {
-  const { C, H, W, KH, KW, S, P, OH, OW } = g;
+  parallelRange('im2col', { x, xOffset, g, col }, g.C, g.KH * g.KW * g.OH * g.OW);
+}
+
+/** What a threaded im2col job reads and writes. */
+export interface Im2colArgs {
+  x: F32;
+  xOffset: number;
+  g: ConvGeometry;
+  col: F32;
+}
+
+/** im2col for channels [c0, c1): rows c0·KH·KW … c1·KH·KW − 1 of col. */
+export function im2colRange(a: Im2colArgs, c0: number, c1: number): void {
+  const { x, xOffset, g, col } = a;
+  const { H, W, KH, KW, S, P, OH, OW } = g;
   const OHW = OH * OW;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     const xC = xOffset + c * H * W;
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
@@ -69,10 +88,24 @@ export function im2col(x: F32, xOffset: number, g: ConvGeometry, col: F32): void
  * once: one rounding per element, and a fixed order whatever the work split across channels.
  */
 export function col2im(col: F32, g: ConvGeometry, gx: F32, gxOffset: number): void {
-  const { C, H, W, KH, KW, S, P, OH, OW } = g;
+  parallelRange('col2im', { col, g, gx, gxOffset }, g.C, g.KH * g.KW * g.OH * g.OW + g.H * g.W);
+}
+
+/** What a threaded col2im job reads and writes. */
+export interface Col2imArgs {
+  col: F32;
+  g: ConvGeometry;
+  gx: F32;
+  gxOffset: number;
+}
+
+/** col2im for channels [c0, c1): reads their rows of col, adds into their planes of gx only. */
+export function col2imRange(a: Col2imArgs, c0: number, c1: number): void {
+  const { col, g, gx, gxOffset } = a;
+  const { H, W, KH, KW, S, P, OH, OW } = g;
   const OHW = OH * OW;
-  const plane = new Float64Array(H * W);
-  for (let c = 0; c < C; c++) {
+  const plane = threadScratchF64(H * W);
+  for (let c = c0; c < c1; c++) {
     plane.fill(0);
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {

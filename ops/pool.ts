@@ -10,11 +10,15 @@
  * Backward sends each dy to one input: the FIRST maximum of its window in scan order (kh, then
  * kw, increasing; a later equal value does not replace it). This is PyTorch's CPU rule (it
  * replaces the running max only when `val > max`), so tied windows route identically.
+ *
+ * Threads: the recorded op splits the N·C planes over the pool (ops/parallel.ts); each plane is
+ * computed whole by one job, so the bits do not depend on the thread count.
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { outSize } from './im2col.js';
+import { parallelRange, threadScratchF64 } from './parallel.js';
 
 type F32 = Float32Array;
 
@@ -42,8 +46,22 @@ export interface PoolDims {
  * plane, h·W + w, of each window's first maximum.
  */
 export function maxPoolForward(x: F32, y: F32, argmax: Int32Array, d: PoolDims): void {
-  const { N, C, H, W, K, S, P, OH, OW } = d;
-  for (let nc = 0; nc < N * C; nc++) {
+  maxPoolForwardRange({ x, y, argmax, d }, 0, d.N * d.C);
+}
+
+/** What a threaded maxPool forward job reads and writes. */
+export interface MaxPoolForwardArgs {
+  x: F32;
+  y: F32;
+  argmax: Int32Array;
+  d: PoolDims;
+}
+
+/** maxPoolForward for planes nc ∈ [p0, p1). */
+export function maxPoolForwardRange(a: MaxPoolForwardArgs, p0: number, p1: number): void {
+  const { x, y, argmax, d } = a;
+  const { H, W, K, S, P, OH, OW } = d;
+  for (let nc = p0; nc < p1; nc++) {
     const xOff = nc * H * W, yOff = nc * OH * OW;
     for (let oh = 0; oh < OH; oh++) {
       const h0 = oh * S - P;
@@ -78,9 +96,23 @@ export function maxPoolForward(x: F32, y: F32, argmax: Int32Array, d: PoolDims):
  * float64 per input by first summing into a float64 scratch plane.
  */
 export function maxPoolBackward(gy: F32, argmax: Int32Array, gx: F32, d: PoolDims): void {
-  const { N, C, H, W, OH, OW } = d;
-  const plane = new Float64Array(H * W);
-  for (let nc = 0; nc < N * C; nc++) {
+  maxPoolBackwardRange({ gy, argmax, gx, d }, 0, d.N * d.C);
+}
+
+/** What a threaded maxPool backward job reads and writes. */
+export interface MaxPoolBackwardArgs {
+  gy: F32;
+  argmax: Int32Array;
+  gx: F32;
+  d: PoolDims;
+}
+
+/** maxPoolBackward for planes nc ∈ [p0, p1). */
+export function maxPoolBackwardRange(a: MaxPoolBackwardArgs, p0: number, p1: number): void {
+  const { gy, argmax, gx, d } = a;
+  const { H, W, OH, OW } = d;
+  const plane = threadScratchF64(H * W);
+  for (let nc = p0; nc < p1; nc++) {
     plane.fill(0);
     const yOff = nc * OH * OW, xOff = nc * H * W;
     for (let i = 0; i < OH * OW; i++) plane[argmax[yOff + i]] += gy[yOff + i];
@@ -103,9 +135,12 @@ export function maxPool2d(x: Tensor, opts: MaxPoolOptions): Tensor {
   if (OH < 1 || OW < 1) fail(`kernel ${K} larger than padded input`);
   const d: PoolDims = { N, C, H, W, K, S, P, OH, OW };
   const y = Tensor.zeros([N, C, OH, OW]);
-  const argmax = new Int32Array(y.size);
-  maxPoolForward(x.data, y.data, argmax, d);
+  // On shared memory: the pool's workers write it.
+  const argmax = new Int32Array(new SharedArrayBuffer(4 * y.size));
+  parallelRange('maxPoolForward', { x: x.data, y: y.data, argmax, d }, N * C, OH * OW * K * K);
   return record('maxPool2d', [x], y, (gy) => {
-    if (x.requiresGrad) maxPoolBackward(gy, argmax, x.gradBuffer(), d);
+    if (!x.requiresGrad) return;
+    parallelRange('maxPoolBackward', { gy, argmax, gx: x.gradBuffer(), d }, N * C,
+      OH * OW + 2 * H * W);
   }, { kernel: K, stride: S, padding: P });
 }

@@ -10,6 +10,7 @@
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
 import { Tensor, sizeOf, stridesOf } from '../engine/tensor.js';
+import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
 
@@ -173,9 +174,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (sizeOf(outShape) !== x.size) fail(`${x.size} elements do not fit`);
   const y = Tensor.from(x.data, outShape);
   return record('reshape', [x], y, (gy) => {
-    if (!x.requiresGrad) return;
-    const gx = x.gradBuffer();
-    for (let i = 0; i < gy.length; i++) gx[i] += gy[i];
+    if (x.requiresGrad) parallelRange('accumulate', { gy, gx: x.gradBuffer() }, gy.length, 2);
   }, { shape: outShape });
 }
 

@@ -5,17 +5,33 @@
  * Shape legend: x [N, C, H, W], y [N, C, 2H, 2W];  y[n, c, 2h + i, 2w + j] = x[n, c, h, w]
  * for i, j ∈ {0, 1}. Backward: dx[n, c, h, w] = Σ_{i,j} dy[n, c, 2h + i, 2w + j] (float64,
  * in the order (0,0), (0,1), (1,0), (1,1)).
+ * Threads: the recorded op splits the N·C planes over the pool (ops/parallel.ts).
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
+import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
 
 /** Overwrites y. NC = N·C planes of H×W. */
 export function upsampleNearest2xForward(x: F32, y: F32, NC: number, H: number, W: number): void {
+  upsampleForwardRange({ x, y, H, W }, 0, NC);
+}
+
+/** What a threaded upsample forward job reads and writes. */
+export interface UpsampleForwardArgs {
+  x: F32;
+  y: F32;
+  H: number;
+  W: number;
+}
+
+/** The forward for planes [p0, p1). */
+export function upsampleForwardRange(a: UpsampleForwardArgs, p0: number, p1: number): void {
+  const { x, y, H, W } = a;
   const W2 = 2 * W;
-  for (let p = 0; p < NC; p++) {
+  for (let p = p0; p < p1; p++) {
     const xOff = p * H * W, yOff = p * 4 * H * W;
     for (let h = 0; h < H; h++) {
       const row0 = yOff + 2 * h * W2, row1 = row0 + W2;
@@ -34,8 +50,22 @@ export function upsampleNearest2xForward(x: F32, y: F32, NC: number, H: number, 
 export function upsampleNearest2xBackward(
   gy: F32, gx: F32, NC: number, H: number, W: number,
 ): void {
+  upsampleBackwardRange({ gy, gx, H, W }, 0, NC);
+}
+
+/** What a threaded upsample backward job reads and writes. */
+export interface UpsampleBackwardArgs {
+  gy: F32;
+  gx: F32;
+  H: number;
+  W: number;
+}
+
+/** The backward for planes [p0, p1). */
+export function upsampleBackwardRange(a: UpsampleBackwardArgs, p0: number, p1: number): void {
+  const { gy, gx, H, W } = a;
   const W2 = 2 * W;
-  for (let p = 0; p < NC; p++) {
+  for (let p = p0; p < p1; p++) {
     const xOff = p * H * W, yOff = p * 4 * H * W;
     for (let h = 0; h < H; h++) {
       const row0 = yOff + 2 * h * W2, row1 = row0 + W2;
@@ -52,8 +82,9 @@ export function upsampleNearest2x(x: Tensor): Tensor {
   if (x.rank !== 4) throw new ShapeError('upsampleNearest2x', 'x must be [N, C, H, W]', [x.shape]);
   const [N, C, H, W] = x.shape;
   const y = Tensor.zeros([N, C, 2 * H, 2 * W]);
-  upsampleNearest2xForward(x.data, y.data, N * C, H, W);
+  parallelRange('upsampleForward', { x: x.data, y: y.data, H, W }, N * C, 5 * H * W);
   return record('upsampleNearest2x', [x], y, (gy) => {
-    if (x.requiresGrad) upsampleNearest2xBackward(gy, x.gradBuffer(), N * C, H, W);
+    if (!x.requiresGrad) return;
+    parallelRange('upsampleBackward', { gy, gx: x.gradBuffer(), H, W }, N * C, 5 * H * W);
   });
 }
