@@ -44,6 +44,11 @@ export function withOpListener<T>(l: OpListener, fn: () => T): T {
   }
 }
 
+/** True while some `withOpListener` is running (fused fast paths must then stay off). */
+export function opListenerActive(): boolean {
+  return listener !== null;
+}
+
 /**
  * Attaches `output` to the tape as the result of `op` on `inputs`. `backward` receives
  * dL/d(output) and must accumulate into `input.gradBuffer()` for each input with requiresGrad.
