@@ -2,16 +2,32 @@
  * @file YOLO-X building blocks (official yolox/models/network_blocks.py), attribute names = the
  * official state-dict names. Shapes NCHW; "k" kernel, "s" stride; padding is always (k − 1)/2.
  */
+import { isGradEnabled, opListenerActive } from '../engine/autograd.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import { silu } from '../ops/activation.js';
+import { conv2dAffineAct } from '../ops/conv_fused.js';
 import { add } from '../ops/elementwise.js';
 import { maxPool2d } from '../ops/pool.js';
 import { concat, slice } from '../ops/shape.js';
 import { BatchNorm2d, Conv2d } from './layers.js';
 import { Module, Sequential, withScope } from './module.js';
 
-/** BaseConv: Conv2d(k, s, no bias) → BatchNorm2d(eps 1e-3, momentum 0.03) → SiLU. */
+let fusedEnabled = true;
+
+/** Turn BaseConv's fused evaluation path off (false) or back on; for A/B checks and benchmarks. */
+export function setFusedBaseConv(enabled: boolean): void {
+  fusedEnabled = enabled;
+}
+
+/**
+ * BaseConv: Conv2d(k, s, no bias) → BatchNorm2d(eps 1e-3, momentum 0.03) → SiLU.
+ * In evaluation mode, when nothing will be recorded (no gradient wanted: grad disabled or no
+ * input requires it) and no op listener (graph capture) is running, the three ops run as one
+ * fused conv (ops/conv_fused.ts: BN as a per-channel scale and shift in the GEMM epilogue, then
+ * SiLU). The result differs from the three-op chain only by float32 rounding (spec/
+ * conv_fused.spec.ts). Training mode, gradients and capture always take the three-op chain.
+ */
 export class BaseConv extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
@@ -24,7 +40,21 @@ export class BaseConv extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    if (this.canFuse(x)) {
+      const { scale, shift } = this.bn.evalAffine(this.conv.bias?.data ?? null);
+      return conv2dAffineAct(x, this.conv.weight, scale, shift, 'silu', {
+        stride: this.conv.stride, padding: this.conv.padding, groups: this.conv.groups,
+      });
+    }
     return silu(this.bn.call(this.conv.call(x)));
+  }
+
+  /** True when the fused path gives what the chain would, tape and listeners included. */
+  private canFuse(x: Tensor): boolean {
+    if (!fusedEnabled || this.bn.training || opListenerActive()) return false;
+    if (!isGradEnabled()) return true;
+    const c = this.conv, b = this.bn;
+    return ![x, c.weight, c.bias, b.weight, b.bias].some((t) => t !== null && t.requiresGrad);
   }
 }
 

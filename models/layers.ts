@@ -6,6 +6,7 @@
  *   gain = √(2/(1 + 5)));  conv bias ~ U(−b, b) with the same b;  fan_in = (C/groups)·k·k.
  *   BN: γ = 1, β = 0, running mean 0, running var 1. YOLO-X sets eps = 1e-3, momentum = 0.03.
  */
+import { allocF32 } from '../engine/memory.js';
 import { Rng } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
 import { conv2d } from '../ops/conv.js';
@@ -93,6 +94,25 @@ export class BatchNorm2d extends Module {
   }
   get numBatchesTracked(): Counter {
     return this.buffer<Counter>('num_batches_tracked');
+  }
+
+  /**
+   * Evaluation-mode BN (after a conv with bias `convBias`, or none) as one per-channel affine map
+   * y = scale·x + shift: scale = γ/√(var + eps), shift = β + (b − mean)·scale, each computed in
+   * float64 from the current tensors and rounded once. O(channels): callers recompute it on every
+   * forward, so it can never be stale (the trainer and loadStateDict write the tensors in place).
+   */
+  evalAffine(convBias: Float32Array | null = null): { scale: Float32Array; shift: Float32Array } {
+    const C = this.weight.size;
+    const gamma = this.weight.data, beta = this.bias.data;
+    const mean = this.runningMean.data, variance = this.runningVar.data;
+    const scale = allocF32(C), shift = allocF32(C);
+    for (let c = 0; c < C; c++) {
+      const s = gamma[c] / Math.sqrt(variance[c] + this.eps);
+      scale[c] = s;
+      shift[c] = beta[c] + ((convBias === null ? 0 : convBias[c]) - mean[c]) * s;
+    }
+    return { scale, shift };
   }
 
   forward(x: Tensor): Tensor {

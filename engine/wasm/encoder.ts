@@ -21,7 +21,7 @@ export const Op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i64Load: 0x29, f32Load: 0x2a, i32Store: 0x36, i64Store: 0x37, f32Store: 0x38,
-  i32Const: 0x41, i32Eqz: 0x45, i32Ne: 0x47, i32LtS: 0x48, i32GtS: 0x4a,
+  i32Const: 0x41, i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32GtS: 0x4a,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32Shl: 0x74,
   f32Add: 0x92, f32Mul: 0x94,
 } as const;
@@ -29,10 +29,13 @@ export const Op = {
 /** SIMD opcodes: emitted as the 0xFD prefix followed by the LEB128 sub-opcode. */
 export const Simd = {
   v128Load: 0x00, v128Load8x8S: 0x01, v128Load32Splat: 0x09, v128Load64Splat: 0x0a,
-  v128Store: 0x0b, i8x16Shuffle: 0x0d,
+  v128Store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d,
   i32x4Splat: 0x11, f32x4Splat: 0x13,
-  i32x4Add: 0xae, i32x4DotI16x8S: 0xba,
-  f32x4Add: 0xe4, f32x4Mul: 0xe6,
+  f32x4Lt: 0x43, v128Bitselect: 0x52, f32x4Nearest: 0x6a,
+  i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1, i32x4DotI16x8S: 0xba,
+  f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
+  f32x4Div: 0xe7, f32x4Max: 0xe9,
+  i32x4TruncSatF32x4S: 0xf8,
 } as const;
 
 /** Unsigned LEB128 of a non-negative integer below 2^32. */
@@ -115,6 +118,23 @@ export class Code {
     if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new RangeError('shuffle');
     this.simd(Simd.i8x16Shuffle);
     this.bytes.push(...lanes);
+    return this;
+  }
+  /** v128.const with four equal f32 lanes (the value rounded to float32). */
+  f32x4(v: number): this {
+    const d = new DataView(new ArrayBuffer(4));
+    d.setFloat32(0, v, true); // wasm is little-endian
+    return this.splatConst(d);
+  }
+  /** v128.const with four equal i32 lanes. */
+  i32x4(v: number): this {
+    const d = new DataView(new ArrayBuffer(4));
+    d.setInt32(0, v, true);
+    return this.splatConst(d);
+  }
+  private splatConst(lane: DataView): this {
+    this.simd(Simd.v128Const);
+    for (let i = 0; i < 16; i++) this.bytes.push(lane.getUint8(i % 4));
     return this;
   }
   /** Load 8 int8 values, sign-extended to an i16x8 vector. */

@@ -132,7 +132,7 @@ export function igemmJob(g: GemmInt8Args, plan: JobPlan, aShared: number, job: n
       if (aShared >= 0) pa = sharedABlock(aShared, m0 + ic, pc, K);
       else packA(g, kern, buf, reg, reg.a, m0 + ic, mcb, pc, kc);
       kern.igemmBlock(pa, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR,
-        Math.ceil(kc / 2), ldw * 4);
+        Math.ceil(kc / 2), ldw * 4, 0, 0);
     }
   }
   for (let r = 0; r < mc; r++) {

@@ -8,10 +8,15 @@
  *   pa       packed A: panel p, step k, row i at pa + 4·(p·kc·MR + k·MR + i)
  *   pb       packed B: panel q, step k, lane j at pb + 4·(q·kc·NR + k·NR + j)
  *   pc, ldc  C block: row r, column n at pc + r·ldc + 4·n (ldc in bytes)
+ *   epi, et  epilogue mode (0 none, 1 affine, 2 affine then SiLU) and its row table: row r of the
+ *            block has (scale, bias) as two f32 at et + 8·r
  *
  * sgemm_block:  C[r][n] = C[r][n] + a·b for k = 0, 1, …, kc−1 in that order, one f32 multiply and
  *   one f32 add per step (no fused multiply-add), so every element of C is the same sequential
  *   float32 sum however the caller tiles M, N or K and however many threads it uses.
+ *   Epilogue (the caller sets epi ≠ 0 on the last K block only): right after a tile is stored,
+ *   while it is in L1, each element becomes z = f32(f32(C·scale_r) + bias_r), then silu(z) for
+ *   mode 2 (silu.ts). Elementwise, so it keeps the result independent of tiling and threads.
  * igemm_block:  int8 A and B, exact int32 sums. Packed A holds int16 pairs (a[i][2k], a[i][2k+1]);
  *   packed B holds int8 pairs (b[2k][j], b[2k+1][j]) for j = 0..NR−1 (2·NR bytes per k pair).
  *   i32x4.dot_i16x8_s of the splatted A pair with the sign-extended B pairs gives, per lane j,
@@ -19,6 +24,7 @@
  */
 import { Code, I32, ModuleBuilder, Op, Simd, V128, type FuncDef, type ValType } from './encoder.js';
 import { packKernels } from './pack.js';
+import { emitSilu, SILU_TEMPS, siluTemps } from './silu.js';
 
 export interface KernelShape {
   /** Rows of the register tile. */
@@ -33,26 +39,58 @@ export interface KernelShape {
 export const SGEMM_SHAPE: KernelShape = { mr: 6, nr: 8, unroll: 4 };
 export const IGEMM_SHAPE: KernelShape = { mr: 6, nr: 8, unroll: 2 };
 
-// Parameter and local indices shared by both kernels.
-const PA = 0, PB = 1, PC = 2, MP = 3, NP = 4, KC = 5, LDC = 6;
-const JR = 7, IR = 8, K = 9, AP = 10, BP = 11, CP = 12, BPANEL = 13, CCOL = 14, APANEL = 15;
-const RP = 16, ASTRIDE = 17, BSTRIDE = 18;
-const FIRST_V128 = 19;
+// Parameter and local indices shared by both kernels (igemm_block ignores EPI and ET).
+const PA = 0, PB = 1, PC = 2, MP = 3, NP = 4, KC = 5, LDC = 6, EPI = 7, ET = 8;
+const N_PARAMS = 9;
+const JR = 9, IR = 10, K = 11, AP = 12, BP = 13, CP = 14, BPANEL = 15, CCOL = 16, APANEL = 17;
+const RP = 18, ASTRIDE = 19, BSTRIDE = 20, EPANEL = 21, EROW = 22, ROWS = 23;
+const FIRST_V128 = 24;
+
+/** Epilogue modes (the EPI parameter). */
+export const EPI_NONE = 0, EPI_AFFINE = 1, EPI_AFFINE_SILU = 2;
 
 type StepEmitter = (c: Code, u: number, acc: (i: number, v: number) => number,
   bv: (v: number) => number, a: number) => void;
 
 /**
+ * The float epilogue over the MR×NR tile just stored at CP, rows' (scale, bias) from EPANEL:
+ * z = C·scale + bias, then SiLU when EPI = 2. `v0` is the first of its 3 + SILU_TEMPS v128 locals.
+ */
+function emitEpilogue(c: Code, s: KernelShape, v0: number): void {
+  const nv = s.nr / 4, SC = v0, BI = v0 + 1, Z = v0 + 2, temps = siluTemps(v0 + 3);
+  c.get(EPI).if();
+  c.get(CP).set(RP).get(EPANEL).set(EROW).i32(s.mr).set(ROWS);
+  c.loop(); // rows of the tile
+  c.get(EROW).load32Splat(0).set(SC).get(EROW).load32Splat(4).set(BI);
+  for (let v = 0; v < nv; v++) {
+    c.get(RP).v128Load(16 * v).get(SC).simd(Simd.f32x4Mul).get(BI).simd(Simd.f32x4Add).set(Z);
+    c.get(EPI).i32(EPI_AFFINE_SILU).op(Op.i32Eq).if();
+    emitSilu(c, Z, temps);
+    c.end();
+    c.get(RP).get(Z).v128Store(16 * v);
+  }
+  c.get(RP).get(LDC).op(Op.i32Add).set(RP).addTo(EROW, 8);
+  c.get(ROWS).i32(1).op(Op.i32Sub).tee(ROWS).brIf(0);
+  c.end();
+  c.end();
+}
+
+/** v128 locals of the epilogue. */
+const EPILOGUE_V128 = 3 + SILU_TEMPS;
+
+/**
  * The shared loop nest: for each B panel (jr), for each A panel (ir): load the MR×NR tile of C,
- * run the k loop (unrolled by `unroll`, then a remainder loop), store the tile back.
- * `aStep`/`bStep` are the packed bytes consumed per k step; `step` emits one k step.
+ * run the k loop (unrolled by `unroll`, then a remainder loop), store the tile back (then run the
+ * float epilogue when `epilogue`). `aStep`/`bStep` are the packed bytes consumed per k step;
+ * `step` emits one k step.
  */
 function blockKernel(fname: string, s: KernelShape, aStep: number, bStep: number,
-  step: StepEmitter): FuncDef {
+  step: StepEmitter, epilogue: boolean): FuncDef {
   const nv = s.nr / 4;
   const accIdx = (i: number, v: number): number => FIRST_V128 + i * nv + v;
   const bIdx = (v: number): number => FIRST_V128 + s.mr * nv + v;
   const aIdx = FIRST_V128 + s.mr * nv + nv;
+  const epiIdx = aIdx + 1;
   const c = new Code();
   const tile = (store: boolean): void => {
     c.get(CP).set(RP);
@@ -72,7 +110,7 @@ function blockKernel(fname: string, s: KernelShape, aStep: number, bStep: number
   c.get(KC).i32(bStep).op(Op.i32Mul).set(BSTRIDE);
   c.get(PB).set(BPANEL).get(PC).set(CCOL).get(NP).set(JR);
   c.loop(); // jr
-  c.get(PA).set(APANEL).get(CCOL).set(CP).get(MP).set(IR);
+  c.get(PA).set(APANEL).get(CCOL).set(CP).get(MP).set(IR).get(ET).set(EPANEL);
   c.loop(); // ir
   tile(false);
   c.get(APANEL).set(AP).get(BPANEL).set(BP).get(KC).set(K);
@@ -87,6 +125,10 @@ function blockKernel(fname: string, s: KernelShape, aStep: number, bStep: number
   advance(1);
   c.br(0).end().end();
   tile(true);
+  if (epilogue) {
+    emitEpilogue(c, s, epiIdx);
+    c.addTo(EPANEL, 8 * s.mr);
+  }
   c.get(APANEL).get(ASTRIDE).op(Op.i32Add).set(APANEL);
   c.get(CP).get(LDC).i32(s.mr).op(Op.i32Mul).op(Op.i32Add).set(CP);
   c.get(IR).i32(1).op(Op.i32Sub).tee(IR).brIf(0);
@@ -95,9 +137,10 @@ function blockKernel(fname: string, s: KernelShape, aStep: number, bStep: number
   c.addTo(CCOL, 4 * s.nr);
   c.get(JR).i32(1).op(Op.i32Sub).tee(JR).brIf(0);
   c.end();
-  const locals: ValType[] = [...Array<ValType>(FIRST_V128 - 7).fill(I32),
-    ...Array<ValType>(s.mr * nv + nv + 1).fill(V128)];
-  return { name: fname, params: Array<ValType>(7).fill(I32), results: [], locals, code: c };
+  const locals: ValType[] = [...Array<ValType>(FIRST_V128 - N_PARAMS).fill(I32),
+    ...Array<ValType>(s.mr * nv + nv + 1 + (epilogue ? EPILOGUE_V128 : 0)).fill(V128)];
+  return { name: fname, params: Array<ValType>(N_PARAMS).fill(I32), results: [], locals,
+    code: c };
 }
 
 /** f32 step u: b_v = B[k+u][4v..4v+3]; for each row i: acc[i][v] += splat(A[k+u][i]) · b_v. */
@@ -111,7 +154,7 @@ function sgemmKernel(s: KernelShape): FuncDef {
         c.get(acc(i, v)).get(a).get(bv(v)).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc(i, v));
       }
     }
-  });
+  }, true);
 }
 
 /** int8 step u (one k pair): b_v = 4 columns × 2 k, sign-extended; acc += dot(A pair, b_v). */
@@ -126,7 +169,7 @@ function igemmKernel(s: KernelShape): FuncDef {
           .set(acc(i, v));
       }
     }
-  });
+  }, false);
 }
 
 /** Memory limits of the shared memory every thread imports (64 KiB pages; max = 1 GiB). */

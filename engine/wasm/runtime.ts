@@ -3,7 +3,8 @@
  * module, and a per-thread scratch region inside that memory.
  *
  * Memory map (bytes): thread t owns [t·REGION_BYTES, (t+1)·REGION_BYTES), split into
- *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES) · staging (S_BYTES)
+ *   packed A (A_BYTES) · packed B (B_BYTES) · C block (C_BYTES) · staging (S_BYTES) ·
+ *   epilogue table (E_BYTES: (scale, bias) per row of the C block)
  * Thread 0 is the main thread, threads 1…T−1 are the pool's workers. Above the regions in use,
  * a GEMM may keep A packed once for all its jobs (see sgemm.ts). The memory is created on the
  * main thread, grown when the pool grows, and posted to the workers with the compiled module.
@@ -25,17 +26,24 @@ export const C_BYTES = align(MJ * NC * 4);
 /** Staging rows of A or B before packing: up to KC × (NC + S_PAD) or NC × (KC + S_PAD) words. */
 export const S_PAD = 8;
 export const S_BYTES = align((KC + S_PAD) * (NC + S_PAD) * 4);
-export const REGION_BYTES = Math.ceil((A_BYTES + B_BYTES + C_BYTES + S_BYTES) / PAGE) * PAGE;
+/** Epilogue table: 2 floats per row of a job's C block (at most MJ rows). */
+export const E_BYTES = align(MJ * 8);
+export const REGION_BYTES =
+  Math.ceil((A_BYTES + B_BYTES + C_BYTES + S_BYTES + E_BYTES) / PAGE) * PAGE;
 
 /** Byte offsets of thread t's scratch areas. */
-export function region(t: number): { a: number; b: number; c: number; s: number } {
+export function region(t: number): { a: number; b: number; c: number; s: number; e: number } {
   const base = t * REGION_BYTES;
   const c = base + A_BYTES + B_BYTES;
-  return { a: base, b: base + A_BYTES, c, s: c + C_BYTES };
+  return { a: base, b: base + A_BYTES, c, s: c + C_BYTES, e: c + C_BYTES + S_BYTES };
 }
 
+/**
+ * A block kernel of kernels.ts. `epi`/`et`: epilogue mode and row-table address (sgemm only;
+ * pass 0, 0 for none).
+ */
 export type BlockKernel = (pa: number, pb: number, pc: number, mp: number, np: number,
-  kc: number, ldcBytes: number) => void;
+  kc: number, ldcBytes: number, epi: number, et: number) => void;
 /** A packer of pack.ts: (staging address, staging row stride in bytes, dst, kc, panels). */
 export type Packer = (src: number, ldBytes: number, dst: number, kc: number, np: number) => void;
 

@@ -13,9 +13,12 @@
  * Numerics: each C element is acc₀ = (accumulate ? C : 0), then acc ← f32(acc + f32(a·b)) for
  * k = 0…K−1 in order. The C block stays in wasm memory across the K blocks, so the float32 value is
  * carried exactly and the result does not depend on the block sizes, the job split or the thread.
+ * Epilogue (GemmArgs scale/bias/act): the job writes its rows' (scale, bias) into its region's
+ * table and the kernel applies z = f32(f32(acc·scale) + bias), then SiLU, to each tile as it is
+ * stored after the last K block (kernels.ts) — elementwise, so still independent of the split.
  */
 import type { GemmArgs } from '../gemm.js';
-import { SGEMM_SHAPE } from './kernels.js';
+import { EPI_AFFINE, EPI_AFFINE_SILU, EPI_NONE, SGEMM_SHAPE } from './kernels.js';
 import { KC, MC, MJ, NC, region, S_PAD, type Kernels } from './runtime.js';
 
 type Region = ReturnType<typeof region>;
@@ -103,6 +106,22 @@ function packB(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, n0: num
   }
 }
 
+/** The kernel's epilogue mode for these arguments. */
+export function epilogueMode(g: GemmArgs): number {
+  if (g.act === 'silu') return EPI_AFFINE_SILU;
+  return g.scale !== undefined || g.bias !== undefined ? EPI_AFFINE : EPI_NONE;
+}
+
+/** Rows [m0, m0+rows) of the epilogue table at word `ew`; scale 1 / bias 0 when absent. */
+function fillEpilogue(g: GemmArgs, f: Float32Array, ew: number, m0: number, rows: number): void {
+  const rowsPad = roundUp(rows, MR);
+  for (let r = 0; r < rowsPad; r++) {
+    const inside = r < rows;
+    f[ew + 2 * r] = inside ? (g.scale?.[m0 + r] ?? 1) : 0;
+    f[ew + 2 * r + 1] = inside ? (g.bias?.[m0 + r] ?? 0) : 0;
+  }
+}
+
 /** Depth of the K blocks: (nearly) equal blocks ≤ KC; changes speed only, never the bits. */
 const kBlock = (K: number): number => Math.ceil(K / Math.ceil(K / KC));
 
@@ -147,9 +166,12 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
     if (g.accumulate) f.set(c.subarray(s, s + nc), d);
     else f.fill(0, d, d + nc);
   }
+  const epi = epilogueMode(g);
+  if (epi !== EPI_NONE) fillEpilogue(g, f, reg.e / 4, m0, mc);
   const kcMax = kBlock(K);
   for (let pc = 0; pc < K; pc += kcMax) {
     const kc = Math.min(kcMax, K - pc);
+    const last = pc + kc === K;
     packB(g, kern, f, reg, n0, nc, pc, kc);
     for (let ic = 0; ic < mc; ic += MC) {
       const mcb = Math.min(MC, mc - ic);
@@ -157,7 +179,7 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
       if (aShared >= 0) pa = sharedABlock(aShared, m0 + ic, pc, K);
       else packA(g, kern, f, reg, reg.a, m0 + ic, mcb, pc, kc);
       kern.sgemmBlock(pa, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR, kc,
-        ldw * 4);
+        ldw * 4, last ? epi : EPI_NONE, reg.e + ic * 8);
     }
   }
   for (let r = 0; r < mc; r++) {
