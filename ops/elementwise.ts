@@ -101,10 +101,25 @@ export function binaryForwardRange(p: BinaryForwardArgs, lo: number, hi: number)
     p.y.subarray(lo, hi));
 }
 
-/** binaryBackward without broadcasting, on elements [lo, hi) (no reduction: elementwise). */
+/**
+ * binaryBackward without broadcasting, on elements [lo, hi): there is nothing to reduce, so each
+ * partial is added straight into its gradient (no float64 buffer). The partials are the same
+ * float64 expressions binaryBackward stores and reduceToInput then adds, so the bits are too;
+ * ga is finished before gb, as there, which matters when both are one buffer (add(x, x)).
+ */
 export function binaryBackwardRange(p: BinaryBackwardArgs, lo: number, hi: number): void {
-  binaryBackward(p.op, p.a.subarray(lo, hi), null, p.b.subarray(lo, hi), null,
-    p.gy.subarray(lo, hi), p.ga?.subarray(lo, hi) ?? null, p.gb?.subarray(lo, hi) ?? null);
+  const { op, a, b, gy, ga, gb } = p;
+  if (ga !== null) {
+    if (op === 'add' || op === 'sub') for (let i = lo; i < hi; i++) ga[i] += gy[i];
+    else if (op === 'mul') for (let i = lo; i < hi; i++) ga[i] += gy[i] * b[i];
+    else for (let i = lo; i < hi; i++) ga[i] += gy[i] / b[i];
+  }
+  if (gb !== null) {
+    if (op === 'add') for (let i = lo; i < hi; i++) gb[i] += gy[i];
+    else if (op === 'sub') for (let i = lo; i < hi; i++) gb[i] += -gy[i];
+    else if (op === 'mul') for (let i = lo; i < hi; i++) gb[i] += gy[i] * a[i];
+    else for (let i = lo; i < hi; i++) gb[i] += (-gy[i] * a[i]) / (b[i] * b[i]);
+  }
 }
 
 /** gx += gy on elements [lo, hi) (a gradient passed through unchanged). */

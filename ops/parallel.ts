@@ -21,6 +21,13 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 16;
 /** Work per job: small enough that 2+ threads share a range evenly, large enough to amortise. */
 export const JOB_ELEMENTS = 1 << 15;
 
+let enabled = true;
+
+/** Turn op threading off (false: every kernel runs inline) or back on; for benchmarks. */
+export function setParallelOps(on: boolean): void {
+  enabled = on;
+}
+
 /** True when every typed array among the args' own values lives on shared memory. */
 function allShared(args: object): boolean {
   for (const v of Object.values(args)) {
@@ -39,7 +46,7 @@ export function parallelRange<K extends RangeFn>(
   fn: K, args: RangeArgs[K], n: number, itemElements: number,
 ): void {
   const grain = Math.max(1, Math.ceil(JOB_ELEMENTS / Math.max(1, itemElements)));
-  const parallel = isMainThread && getThreads() > 1 && n > grain &&
+  const parallel = enabled && isMainThread && getThreads() > 1 && n > grain &&
     n * itemElements >= PARALLEL_MIN_ELEMENTS && allShared(args);
   if (!parallel) {
     if (n > 0) RANGE_KERNELS[fn](args, 0, n);
