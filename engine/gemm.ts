@@ -38,6 +38,7 @@ import {
   ensureMemoryBytes, mainThreadKernels, REGION_BYTES, wasmAvailable,
 } from './wasm/runtime.js';
 import { packSharedA, planJobs, sharedABytes } from './wasm/sgemm.js';
+import { im2colAt } from './wasm/stage_im2col.js';
 
 /** Arguments of a GEMM over element arrays `In` (A, B) and `Out` (C). */
 export interface GemmArgsOf<In, Out> {
@@ -59,6 +60,16 @@ export interface GemmArgsOf<In, Out> {
   accumulate?: boolean;
 }
 
+/**
+ * op(B) given implicitly as the im2col matrix of one image x = b[xOffset …] of shape [C, H, W]
+ * (definition in engine/wasm/stage_im2col.ts): K = C·KH·KW, N = OH·OW; ldb, bOffset and transB
+ * are then unused. The fast path stages B's blocks straight from x.
+ */
+export interface Im2colB {
+  C: number; H: number; W: number; KH: number; KW: number; S: number; P: number;
+  OH: number; OW: number; xOffset: number;
+}
+
 /** Activations the GEMM epilogue can apply. */
 export type GemmAct = 'silu';
 
@@ -69,6 +80,8 @@ export interface GemmArgs extends GemmArgsOf<Float32Array, Float32Array> {
   bias?: Float32Array;
   /** Epilogue: activation applied last. */
   act?: GemmAct;
+  /** B is the im2col matrix of an image in `b` (see Im2colB). */
+  bIm2col?: Im2colB;
 }
 
 /** True when `g` asks for an epilogue. */
@@ -105,6 +118,10 @@ export function gemmNaive<In extends Numeric, Out extends Numeric>(g: GemmArgsOf
 
 /** The plain-TypeScript reference GEMM (the readable oracle and the fallback). */
 export function gemmReference(g: GemmArgs): void {
+  if (g.bIm2col !== undefined) {
+    gemmReference(explicitB(g, g.bIm2col));
+    return;
+  }
   if (!hasEpilogue(g)) {
     gemmNaive(g);
     return;
@@ -123,6 +140,24 @@ export function gemmReference(g: GemmArgs): void {
       const z = scale * acc + bias;
       c[co + m * ldc + n] = g.act === 'silu' ? silu64(z) : z;
     }
+  }
+}
+
+/** `g` with its implicit im2col B written out as a K×N matrix. */
+function explicitB(g: GemmArgs, geom: Im2colB): GemmArgs {
+  checkIm2col(g, geom);
+  const col = new Float32Array(g.K * g.N);
+  for (let k = 0; k < g.K; k++) for (let n = 0; n < g.N; n++) {
+    col[k * g.N + n] = im2colAt(g.b, geom, k, n);
+  }
+  const out: GemmArgs = { ...g, b: col, bOffset: 0, ldb: g.N, transB: false };
+  delete out.bIm2col;
+  return out;
+}
+
+function checkIm2col(g: GemmArgs, geom: Im2colB): void {
+  if (g.K !== geom.C * geom.KH * geom.KW || g.N !== geom.OH * geom.OW || g.transB) {
+    throw new Error('gemm: bIm2col needs K = C·KH·KW, N = OH·OW and no transB');
   }
 }
 
@@ -161,6 +196,7 @@ export function gemm(g: GemmArgs): void {
   if (M === 0 || N === 0) return;
   const macs = M * N * K;
   if (hasEpilogue(g)) checkEpilogue(g);
+  if (g.bIm2col !== undefined) checkIm2col(g, g.bIm2col);
   // (K = 0 is tiny: the reference applies the epilogue, the kernel would have no K block.)
   if (macs < TINY_MACS || !fastGemmAvailable()) {
     gemmReference(g);

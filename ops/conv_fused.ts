@@ -9,49 +9,42 @@
  *   x [N, C, H, W]    w [O, C/G, KH, KW]    scale, shift [O]    y [N, O, OH, OW]
  *   G groups; Cg = C/G, Og = O/G, Kc = Cg·KH·KW, OHW = OH·OW
  * Per image n and group g:  y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col (Kc×OHW)) + shift_g)
- * where col = im2col(x[n, g]); a 1×1, stride-1, unpadded conv reads x itself as col.
+ * where col = im2col(x[n, g]) is never written out: the GEMM gathers its blocks from x as it packs
+ * them (GemmArgs.bIm2col); a 1×1, stride-1, unpadded conv reads x itself as col.
  *
  * Forward only: nothing is recorded on the autograd tape and no op listener is told, so callers
  * use it only when no gradient and no graph capture is wanted (models/blocks.ts BaseConv).
  * Numerics: per element, |fused − reference| follows engine/gemm.ts's epilogue bound.
  */
-import { gemm, type GemmAct } from '../engine/gemm.js';
-import { allocF32 } from '../engine/memory.js';
+import { gemm, type GemmAct, type GemmArgs } from '../engine/gemm.js';
 import { Tensor } from '../engine/tensor.js';
 import { conv2dDims, type Conv2dDims, type Conv2dOptions } from './conv.js';
-import { im2col, type ConvGeometry } from './im2col.js';
 
 type F32 = Float32Array;
-
-/** The column-matrix scratch, reused across calls (kernels run synchronously to completion). */
-let colScratch: Float32Array | null = null;
-function colBuffer(n: number): Float32Array {
-  if (colScratch === null || colScratch.length < n) colScratch = allocF32(n);
-  return colScratch.subarray(0, n);
-}
 
 /** y = act(scale ⊙ conv(x, w) + shift) per output channel. Overwrites y. */
 export function conv2dAffineActForward(x: F32, w: F32, scale: F32, shift: F32,
   act: GemmAct | null, y: F32, d: Conv2dDims): void {
   const { N, C, H, W, O, G } = d;
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
-  const geom: ConvGeometry = { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH,
-    OW: d.OW };
   const pointwise = d.KH === 1 && d.KW === 1 && d.S === 1 && d.P === 0;
-  const col = pointwise ? null : colBuffer(Kc * OHW);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
-      if (col !== null) im2col(x, xOff, geom, col);
-      gemm({
+      const args: GemmArgs = {
         M: Og, N: OHW, K: Kc,
         a: w, aOffset: g * Og * Kc, lda: Kc,
-        b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW,
+        b: x, bOffset: xOff, ldb: OHW,
         c: y, cOffset: (n * O + g * Og) * OHW, ldc: OHW,
         scale: scale.subarray(g * Og, (g + 1) * Og),
         bias: shift.subarray(g * Og, (g + 1) * Og),
-        ...(act === null ? {} : { act }),
-      });
+      };
+      if (act !== null) args.act = act;
+      if (!pointwise) {
+        args.bIm2col = { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW,
+          xOffset: xOff };
+      }
+      gemm(args);
     }
   }
 }

@@ -10,6 +10,9 @@
  *   chain:  |z − z64| ≤ (Kc + 2)·u·|s|·S + 2u·(|z| + |s·mean| + |β|) (float32 conv output, BN's
  *           float32 result), then ≤ 1.1·that + 2u·|y| after the float64 SiLU.
  * Fused vs chain is held to the sum of both bounds (triangle inequality through y64).
+ * The implicit im2col (GEMM B gathered from the image while packing) must give the same bits as
+ * the GEMM on ops/im2col's explicit column matrix, and the reference GEMM's own im2col the same
+ * float64 result.
  */
 import { expect } from 'chai';
 import { noGrad, withOpListener } from '../engine/autograd.js';
@@ -22,7 +25,8 @@ import { silu } from '../ops/activation.js';
 import { batchNorm2d } from '../ops/batchnorm.js';
 import { conv2d } from '../ops/conv.js';
 import { conv2dAffineAct } from '../ops/conv_fused.js';
-import { outSize } from '../ops/im2col.js';
+import { im2col, outSize } from '../ops/im2col.js';
+import { gemm, gemmReference, type GemmArgs } from '../engine/gemm.js';
 
 const U = 2 ** -24;
 const EPS = 1e-3;
@@ -254,4 +258,39 @@ describe('models/blocks BaseConv: fused in eval without grad or listener, chain 
     const o2 = oracle(c, x.data, other.conv.weight.data, bnOf(other));
     expectWithin(y2, o2.y, o2.fusedTol, 'after loadStateDict');
   });
+});
+
+describe('engine/gemm implicit im2col B (bIm2col) = GEMM on ops/im2col\'s matrix, bit for bit', () => {
+  const geoms = [
+    { C: 3, H: 9, W: 11, KH: 3, KW: 3, S: 2, P: 1 },
+    { C: 30, H: 12, W: 7, KH: 3, KW: 3, S: 1, P: 1 }, // K = 270: two K blocks
+    { C: 4, H: 13, W: 13, KH: 5, KW: 5, S: 1, P: 2 },
+    { C: 5, H: 10, W: 9, KH: 1, KW: 1, S: 2, P: 0 },
+    { C: 2, H: 6, W: 5, KH: 3, KW: 3, S: 3, P: 2 },
+    { C: 6, H: 40, W: 37, KH: 3, KW: 3, S: 1, P: 1 }, // N = 1480: several column jobs
+  ];
+  for (const [i, q] of geoms.entries()) {
+    const OH = outSize(q.H, q.KH, q.S, q.P), OW = outSize(q.W, q.KW, q.S, q.P);
+    it(`x=[${q.C},${q.H},${q.W}] k=${q.KH} s=${q.S} p=${q.P} (OH=${OH} OW=${OW})`, () => {
+      const rng = new Rng(70 + i), M = 40, K = q.C * q.KH * q.KW, N = OH * OW, xOff = 5;
+      const x = rng.fillUniform(allocF32(xOff + q.C * q.H * q.W), -1, 1);
+      const a = rng.fillUniform(allocF32(M * K), -1, 1);
+      const col = allocF32(K * N);
+      im2col(x, xOff, { ...q, OH, OW }, col);
+      const base: GemmArgs = { M, N, K, a, lda: K, b: col, ldb: N, c: allocF32(M * N), ldc: N,
+        bias: rng.fillUniform(allocF32(M), -1, 1), act: 'silu' };
+      const implicit = { ...base, b: x, bIm2col: { ...q, OH, OW, xOffset: xOff } };
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        const want = allocF32(M * N), got = allocF32(M * N);
+        gemm({ ...base, c: want });
+        gemm({ ...implicit, c: got });
+        expect(sameBits(got, want), `${threads} thread(s)`).to.equal(true);
+      }
+      const want = allocF32(M * N), got = allocF32(M * N);
+      gemmReference({ ...base, c: want });
+      gemmReference({ ...implicit, c: got });
+      expect(sameBits(got, want), 'reference').to.equal(true);
+    });
+  }
 });

@@ -7,8 +7,9 @@
  *   kc ≤ KC   depth of one packed block; mcb ≤ MC rows of A packed at a time
  *   MR×NR     the kernel's register tile; edge panels are zero-padded (extra rows/columns of the
  *             C block are computed and discarded), K is never padded
- * Packing: rows of A/B are memcpy'd into a staging matrix, then reordered by the wasm packers
- * (pack.ts); zero padding there makes every panel full. When several column jobs would repack
+ * Packing: rows of A/B are memcpy'd into a staging matrix (an implicit im2col B is gathered
+ * from its image instead, stage_im2col.ts), then reordered by the wasm packers (pack.ts); zero
+ * padding there makes every panel full. When several column jobs would repack
  * the same rows of A, the main thread packs all of A once (packSharedA) and jobs only pack B.
  * Numerics: each C element is acc₀ = (accumulate ? C : 0), then acc ← f32(acc + f32(a·b)) for
  * k = 0…K−1 in order. The C block stays in wasm memory across the K blocks, so the float32 value is
@@ -20,6 +21,7 @@
 import type { GemmArgs } from '../gemm.js';
 import { EPI_AFFINE, EPI_AFFINE_SILU, EPI_NONE, SGEMM_SHAPE } from './kernels.js';
 import { KC, MC, MJ, NC, region, S_PAD, type Kernels } from './runtime.js';
+import { stageIm2col } from './stage_im2col.js';
 
 type Region = ReturnType<typeof region>;
 
@@ -96,7 +98,11 @@ function packA(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, dst: nu
 function packB(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, n0: number,
   nc: number, pc: number, kc: number): void {
   const bo = g.bOffset ?? 0, panels = Math.ceil(nc / NR), nPad = panels * NR;
-  if (g.transB) {
+  if (g.bIm2col !== undefined) {
+    const lds = nPad + S_PAD;
+    stageIm2col(f, reg.s / 4, lds, g.b, g.bIm2col, pc, kc, n0, nc, nPad);
+    kern.packBRows(reg.s, lds * 4, reg.b, kc, panels);
+  } else if (g.transB) {
     const ld = stage(f, reg.s / 4, g.b, bo + n0 * g.ldb + pc, g.ldb, nc, nPad, kc, kc);
     kern.packBCols(reg.s, ld, reg.b, kc, panels);
   } else {
