@@ -50,7 +50,10 @@ export function stageIm2col(f: Float32Array, sw: number, lds: number, x: Float32
         const src = plane + ih * W - P + kw; // + ow·S
         const lo = Math.min(Math.max(ow0, owLo), ow1), hi = Math.max(Math.min(ow1, owHi), lo);
         for (let ow = ow0; ow < lo; ow++) f[d++] = 0;
-        if (S === 1) {
+        if (S === 1 && hi - lo >= 32) {
+          f.set(x.subarray(src + lo, src + hi), d); // a memcpy beats the loop on long runs
+          d += hi - lo;
+        } else if (S === 1) {
           for (let ow = lo; ow < hi; ow++) f[d++] = x[src + ow];
         } else {
           for (let ow = lo; ow < hi; ow++) f[d++] = x[src + ow * S];
