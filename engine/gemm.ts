@@ -30,7 +30,9 @@
  * Per element, with z the exact pre-activation and S = Σ_k|a_k·b_k|:
  *   |z_fast − z_ref| ≤ (K + 2)·2⁻²⁴·|scale|·S + 2⁻²⁴·(|scale·acc| + |z|)
  * and SiLU's slope is in [−0.1, 1.1], so the activated outputs differ by at most 1.1× that plus
- * the SiLU's own relative error.
+ * the SiLU's own relative error (spec/gemm_epilogue.spec.ts).
+ * Optional implicit B (`bIm2col`): op(B) is the im2col matrix of an image, gathered block by
+ * block while packing (engine/wasm/stage_im2col.ts), bit-identical to passing the matrix.
  */
 import { ensureShared, sharedCopy } from './memory.js';
 import { getThreads, regionsInUse, runTask } from './threads/pool.js';

@@ -8,7 +8,8 @@
  * Shape legend:
  *   x [N, C, H, W]    w [O, C/G, KH, KW]    scale, shift [O]    y [N, O, OH, OW]
  *   G groups; Cg = C/G, Og = O/G, Kc = Cg·KH·KW, OHW = OH·OW
- * Per image n and group g:  y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col (Kc×OHW)) + shift_g)
+ * Per image n and group g:
+ *   y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col (Kc×OHW)) + shift_g)
  * where col = im2col(x[n, g]) is never written out: the GEMM gathers its blocks from x as it packs
  * them (GemmArgs.bIm2col); a 1×1, stride-1, unpadded conv reads x itself as col.
  *

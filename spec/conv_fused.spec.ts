@@ -135,7 +135,7 @@ function chain(c: ConvCase, x: Tensor, w: Tensor, bn: Bn): Tensor {
     { training: false, momentum: 0.03, eps: EPS }));
 }
 
-describe('ops/conv_fused: act(scale·conv + shift) vs float64 and vs the three-op chain', function () {
+describe('ops/conv_fused: act(scale·conv + shift) vs float64 and vs the 3-op chain', function () {
   this.timeout(120_000);
   const saved = getThreads();
   after(() => setThreads(saved));
@@ -260,7 +260,7 @@ describe('models/blocks BaseConv: fused in eval without grad or listener, chain 
   });
 });
 
-describe('engine/gemm implicit im2col B (bIm2col) = GEMM on ops/im2col\'s matrix, bit for bit', () => {
+describe('engine/gemm implicit im2col B (bIm2col) = GEMM on ops/im2col\'s matrix, bitwise', () => {
   const geoms = [
     { C: 3, H: 9, W: 11, KH: 3, KW: 3, S: 2, P: 1 },
     { C: 30, H: 12, W: 7, KH: 3, KW: 3, S: 1, P: 1 }, // K = 270: two K blocks
