@@ -1,9 +1,10 @@
 /**
  * @file Per-op time profile of a forward (and of a backward) for `--profile`.
  *
- * Forward: an op listener (engine/autograd.ts `withOpListener`) stamps the clock each time an
- * op is recorded; the time since the previous stamp is charged to that op, so module glue
- * between ops is included in the op that follows it. Work that records no op (the eval decode)
+ * Forward: a passive op listener (engine/autograd.ts `withOpListener`) stamps the clock each
+ * time an op is recorded or a fused fast path reports itself ('conv_fused', the eval BaseConv);
+ * passive, so the forward runs exactly the path it runs unprofiled. The time since the previous
+ * stamp is charged to that op, so module glue between ops is included in the op that follows. Work that records no op (the eval decode)
  * is reported as "(untaped)". Convolutions are split by kernel and stride and report GFLOP/s
  * (2·N·O·OH·OW·Cg·KH·KW per conv). Time is also summed per model stage (module path prefix).
  *
@@ -30,11 +31,11 @@ export interface Profile {
 /** 'conv2d 3×3 s2' etc.; other ops keep their name. */
 function opKey(op: string, inputs: readonly Tensor[], output: Tensor,
   attrs: Readonly<Record<string, unknown>>): [string, number] {
-  if (op !== 'conv2d' || inputs.length < 2) return [op, 0];
+  if ((op !== 'conv2d' && op !== 'conv_fused') || inputs.length < 2) return [op, 0];
   const [, cg, kh, kw] = inputs[1].shape;
   const [n, o, oh, ow] = output.shape;
   const s = Number(attrs.stride ?? 1);
-  return [`conv2d ${kh}×${kw} s${s}`, 2 * n * o * oh * ow * cg * kh * kw];
+  return [`${op} ${kh}×${kw} s${s}`, 2 * n * o * oh * ow * cg * kh * kw];
 }
 
 /**
@@ -61,6 +62,7 @@ export function profileForward<T>(fn: () => T): { result: T; profile: Profile } 
   const t0 = performance.now();
   let last = t0;
   const result = withOpListener({
+    passive: true,
     onOp(op, inputs, output, attrs) {
       const now = performance.now();
       const [key, flops] = opKey(op, inputs, output, attrs);

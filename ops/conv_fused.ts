@@ -13,10 +13,12 @@
  * where col = im2col(x[n, g]) is never written out: the GEMM gathers its blocks from x as it packs
  * them (GemmArgs.bIm2col); a 1×1, stride-1, unpadded conv reads x itself as col.
  *
- * Forward only: nothing is recorded on the autograd tape and no op listener is told, so callers
- * use it only when no gradient and no graph capture is wanted (models/blocks.ts BaseConv).
+ * Forward only: nothing is recorded on the autograd tape and only a passive op listener (the
+ * profiler) is told, as 'conv_fused', so callers use it only when no gradient and no graph
+ * capture is wanted (models/blocks.ts BaseConv).
  * Numerics: per element, |fused − reference| follows engine/gemm.ts's epilogue bound.
  */
+import { notifyOp } from '../engine/autograd.js';
 import { gemm, type GemmAct, type GemmArgs } from '../engine/gemm.js';
 import { Tensor } from '../engine/tensor.js';
 import { conv2dDims, type Conv2dDims, type Conv2dOptions } from './conv.js';
@@ -62,5 +64,6 @@ export function conv2dAffineAct(x: Tensor, w: Tensor, scale: F32, shift: F32,
   }
   const y = Tensor.zeros([d.N, d.O, d.OH, d.OW]);
   conv2dAffineActForward(x.data, w.data, scale, shift, act, y.data, d);
+  notifyOp('conv_fused', [x, w], y, { stride: d.S, padding: d.P, groups: d.G, act });
   return y;
 }

@@ -229,6 +229,15 @@ describe('models/blocks BaseConv: fused in eval without grad or listener, chain 
     expect(sameBits(y.data, noGrad(() => chainOf(m, x)).data)).to.equal(true);
   });
 
+  it('under a passive listener (the profiler): the fused path, reported as conv_fused', () => {
+    const m = randomBaseConv(6, 8, 3, 1, 4).eval();
+    const ops: string[] = [];
+    const y = withOpListener({ passive: true, onOp: (op) => ops.push(op) },
+      () => noGrad(() => m.call(x)));
+    expect(ops).to.deep.equal(['conv_fused']);
+    expect(sameBits(y.data, noGrad(() => fusedOf(m, x)).data)).to.equal(true);
+  });
+
   it('setFusedBaseConv(false): the chain', () => {
     const m = randomBaseConv(6, 8, 3, 1, 5).eval();
     setFusedBaseConv(false);
