@@ -20,6 +20,7 @@ export function lossAndGrad(
   for (const p of model.parameters()) p.grad = null;
   const { levels } = model.call(input);
   const result = yoloxLoss(trainOutputs(levels, model.head.strides), labels, opts);
-  backward(result.loss);
+  // The graph's intermediates are not returned, so backward may recycle their memory.
+  backward(result.loss, undefined, { freeTape: true });
   return result;
 }

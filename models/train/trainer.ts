@@ -105,7 +105,8 @@ export class Trainer {
           'stopped before updating the weights (lower the learning rate?)',
       );
     }
-    backward(res.loss);
+    // Nothing reads the graph's intermediates afterwards, so backward may recycle their memory.
+    backward(res.loss, undefined, { freeTape: true });
     const lr = this.lr(i);
     this.sgd.setLr(lr);
     this.sgd.step();
