@@ -12,6 +12,7 @@ import { maxPool2d } from '../ops/pool.js';
 import { concat, slice } from '../ops/shape.js';
 import { BatchNorm2d, Conv2d } from './layers.js';
 import { Module, Sequential, withScope } from './module.js';
+import { callReleasing, releaseDead } from './release.js';
 
 let fusedEnabled = true;
 
@@ -73,8 +74,13 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = this.conv2.call(this.conv1.call(x));
-    return this.useAdd ? add(y, x) : y;
+    const h = this.conv1.call(x);
+    const y = this.conv2.call(h);
+    releaseDead([h], [x]);
+    if (!this.useAdd) return y;
+    const out = add(y, x);
+    releaseDead([y], [x]);
+    return out;
   }
 }
 
@@ -97,9 +103,14 @@ export class CSPLayer extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const x1 = this.m.call(this.conv1.call(x));
+    const a = this.conv1.call(x);
+    const x1 = callReleasing(this.m, a);
     const x2 = this.conv2.call(x);
-    return this.conv3.call(concat([x1, x2], 1));
+    const cat = concat([x1, x2], 1);
+    releaseDead([a, x1, x2], [x]);
+    const y = this.conv3.call(cat);
+    releaseDead([cat]);
+    return y;
   }
 }
 
@@ -124,7 +135,11 @@ export class SPPBottleneck extends Module {
     const pools = this.kernels.map((k) =>
       withScope(`pool${k}`,
         () => maxPool2d(y, { kernel: k, stride: 1, padding: Math.trunc(k / 2) })));
-    return this.conv2.call(concat([y, ...pools], 1));
+    const cat = concat([y, ...pools], 1);
+    releaseDead([y, ...pools], [x]);
+    const out = this.conv2.call(cat);
+    releaseDead([cat]);
+    return out;
   }
 }
 
@@ -145,8 +160,14 @@ export class Focus extends Module {
     const offsets: [number, number][] = [[0, 0], [1, 0], [0, 1], [1, 1]]; // (row, col) parity
     const patches = offsets.map(([r, c], i) => withScope(`focus.slice${i}`, () => {
       const rows = slice(x, 2, r, Infinity, 2);
-      return slice(rows, 3, c, Infinity, 2);
+      const patch = slice(rows, 3, c, Infinity, 2);
+      releaseDead([rows], [x]);
+      return patch;
     }));
-    return this.conv.call(concat(patches, 1));
+    const cat = concat(patches, 1);
+    releaseDead(patches, [x]);
+    const y = this.conv.call(cat);
+    releaseDead([cat], [x]);
+    return y;
   }
 }

@@ -12,6 +12,7 @@ import { roundHalfEven } from '../engine/round.js';
 import type { Tensor } from '../engine/tensor.js';
 import { BaseConv, CSPLayer, Focus, SPPBottleneck } from './blocks.js';
 import { Module, Sequential } from './module.js';
+import { callReleasing } from './release.js';
 
 export interface DarknetFeatures {
   readonly stem: Tensor;
@@ -47,10 +48,11 @@ export class CSPDarknet extends Module<[Tensor], DarknetFeatures> {
 
   forward(x: Tensor): DarknetFeatures {
     const stem = this.stem.call(x);
-    const dark2 = this.dark2.call(stem);
-    const dark3 = this.dark3.call(dark2);
-    const dark4 = this.dark4.call(dark3);
-    const dark5 = this.dark5.call(dark4);
+    // Each stage's inner outputs are freed as soon as read (models/release.ts).
+    const dark2 = callReleasing(this.dark2, stem);
+    const dark3 = callReleasing(this.dark3, dark2);
+    const dark4 = callReleasing(this.dark4, dark3);
+    const dark5 = callReleasing(this.dark5, dark4);
     return { stem, dark2, dark3, dark4, dark5 };
   }
 }

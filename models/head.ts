@@ -21,6 +21,7 @@ import { BaseConv } from './blocks.js';
 import { decodeCats, type RawLevel } from './head_decode.js';
 import { Conv2d } from './layers.js';
 import { Module, ModuleList, Sequential, withScope } from './module.js';
+import { callReleasing, releaseDead } from './release.js';
 
 export interface HeadOutputs {
   /** Raw per-level prediction maps (before any activation), strides 8, 16, 32. */
@@ -77,17 +78,25 @@ export class YOLOXHead extends Module<[readonly Tensor[]], HeadOutputs> {
 
   forward(inputs: readonly Tensor[]): HeadOutputs {
     const levels: RawLevel[] = inputs.map((xin, k) => {
+      // Features are freed after their last read (models/release.ts); the levels are returned.
       const x = this.stems.items[k].call(xin);
-      const clsFeat = this.cls_convs.items[k].call(x);
+      const clsFeat = callReleasing(this.cls_convs.items[k], x);
       const cls = this.cls_preds.items[k].call(clsFeat);
-      const regFeat = this.reg_convs.items[k].call(x);
+      releaseDead([clsFeat], [xin]);
+      const regFeat = callReleasing(this.reg_convs.items[k], x);
+      releaseDead([x], [xin]);
       const reg = this.reg_preds.items[k].call(regFeat);
       const obj = this.obj_preds.items[k].call(regFeat);
+      releaseDead([regFeat], [xin]);
       return { reg, obj, cls };
     });
     if (this.training) return { levels, cats: null, output: null };
-    const cats = levels.map(({ reg, obj, cls }, k) =>
-      withScope(`out${k}`, () => concat([reg, sigmoid(obj), sigmoid(cls)], 1)));
+    const cats = levels.map(({ reg, obj, cls }, k) => withScope(`out${k}`, () => {
+      const sObj = sigmoid(obj), sCls = sigmoid(cls);
+      const cat = concat([reg, sObj, sCls], 1);
+      releaseDead([sObj, sCls]);
+      return cat;
+    }));
     return { levels, cats, output: decodeCats(cats, this.strides) };
   }
 }

@@ -16,6 +16,7 @@ import { upsampleNearest2x } from '../ops/upsample.js';
 import { BaseConv, CSPLayer } from './blocks.js';
 import { CSPDarknet, type DarknetFeatures } from './darknet.js';
 import { Module, withScope } from './module.js';
+import { releaseDead } from './release.js';
 
 export interface PafpnOutputs {
   readonly backbone: DarknetFeatures;
@@ -56,16 +57,35 @@ export class YOLOPAFPN extends Module<[Tensor], PafpnOutputs> {
   forward(x: Tensor): PafpnOutputs {
     const feats = this.backbone.call(x);
     const { dark3: x2, dark4: x1, dark5: x0 } = feats;
+    // Intermediates are freed after their last read (models/release.ts); the features and the
+    // pan outputs are returned.
+    const upCat = (name: string, t: Tensor, skip: Tensor): Tensor => withScope(name, () => {
+      const up = upsampleNearest2x(t);
+      const cat = concat([up, skip], 1);
+      releaseDead([up]);
+      return cat;
+    });
+    const downCat = (name: string, conv: BaseConv, t: Tensor, skip: Tensor): Tensor =>
+      withScope(name, () => {
+        const down = conv.call(t);
+        const cat = concat([down, skip], 1);
+        releaseDead([down]);
+        return cat;
+      });
     const fpnOut0 = this.lateral_conv0.call(x0);
-    const fOut0 = withScope('f_out0', () => concat([upsampleNearest2x(fpnOut0), x1], 1));
+    const fOut0 = upCat('f_out0', fpnOut0, x1);
     const c3p4 = this.C3_p4.call(fOut0);
     const fpnOut1 = this.reduce_conv1.call(c3p4);
-    const fOut1 = withScope('f_out1', () => concat([upsampleNearest2x(fpnOut1), x2], 1));
+    releaseDead([fOut0, c3p4]);
+    const fOut1 = upCat('f_out1', fpnOut1, x2);
     const panOut2 = this.C3_p3.call(fOut1);
-    const pOut1 = withScope('p_out1', () => concat([this.bu_conv2.call(panOut2), fpnOut1], 1));
+    releaseDead([fOut1]);
+    const pOut1 = downCat('p_out1', this.bu_conv2, panOut2, fpnOut1);
     const panOut1 = this.C3_n3.call(pOut1);
-    const pOut0 = withScope('p_out0', () => concat([this.bu_conv1.call(panOut1), fpnOut0], 1));
+    releaseDead([pOut1, fpnOut1]);
+    const pOut0 = downCat('p_out0', this.bu_conv1, panOut1, fpnOut0);
     const panOut0 = this.C3_n4.call(pOut0);
+    releaseDead([pOut0, fpnOut0]);
     return { backbone: feats, panOut2, panOut1, panOut0 };
   }
 }
