@@ -14,7 +14,8 @@
  * A 1×1, stride-1, unpadded conv uses x itself as col (and writes dX directly from the GEMM).
  * Backward recomputes col from x instead of keeping it from the forward (it is Kc/Cg times larger
  * than x). Reductions have a fixed order: within a GEMM as engine/gemm.ts documents, and dW and db
- * sum the per-image partials in float64 in image order.
+ * sum the per-image partials in float64 in image order (dW's additions run on all threads, one
+ * element per addition, so the order per element is the same for any thread count).
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
@@ -22,8 +23,10 @@ import { gemm } from '../engine/gemm.js';
 import { allocF32 } from '../engine/memory.js';
 import { Tensor } from '../engine/tensor.js';
 import { col2im, im2col, outSize, type ConvGeometry } from './im2col.js';
+import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
+type F64 = Float64Array;
 
 export interface Conv2dOptions {
   stride?: number;
@@ -48,8 +51,9 @@ export interface Conv2dDims {
 }
 
 /**
- * Scratch buffers reused across calls (slot 0: col, slot 1: dcol), grown on demand. Safe because
- * kernels run to completion synchronously and every use overwrites the whole buffer first.
+ * Scratch buffers reused across calls (slot 0: col, slot 1: dcol, slot 2: one image's dW),
+ * grown on demand. Safe because kernels run to completion synchronously and every use
+ * overwrites the whole buffer first.
  */
 const scratch: Float32Array[] = [];
 function scratchF32(slot: number, n: number): Float32Array {
@@ -59,6 +63,14 @@ function scratchF32(slot: number, n: number): Float32Array {
     scratch[slot] = s;
   }
   return s.subarray(0, n);
+}
+
+let accScratch = new Float64Array(new SharedArrayBuffer(0));
+
+/** A zeroed float64 array of n elements on shared memory, reused across calls (dW's sum). */
+function accScratchF64(n: number): F64 {
+  if (accScratch.length < n) accScratch = new Float64Array(new SharedArrayBuffer(8 * n));
+  return accScratch.subarray(0, n).fill(0);
 }
 
 /** The per-group geometry im2col works with. */
@@ -108,8 +120,8 @@ export function conv2dBackward(
   const direct = isPointwise(d);
   const col = direct || gw === null ? null : scratchF32(0, Kc * OHW);
   const dcol = direct || gx === null ? null : scratchF32(1, Kc * OHW);
-  const gwPart = gw === null ? null : allocF32(Og * Kc);
-  const gwAcc = gw === null ? null : new Float64Array(gw.length);
+  const gwPart = gw === null ? null : scratchF32(2, Og * Kc);
+  const gwAcc = gw === null ? null : accScratchF64(gw.length);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
@@ -122,8 +134,8 @@ export function conv2dBackward(
           b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW, transB: true,
           c: gwPart, ldc: Kc,
         });
-        const base = g * Og * Kc;
-        for (let i = 0; i < Og * Kc; i++) gwAcc[base + i] += gwPart[i];
+        const acc = { src: gwPart, dst: gwAcc, dstOffset: g * Og * Kc };
+        parallelRange('convAddToF64', acc, Og * Kc, 2);
       }
       if (gx !== null) {
         gemm({
@@ -137,7 +149,9 @@ export function conv2dBackward(
       }
     }
   }
-  if (gw !== null && gwAcc !== null) for (let i = 0; i < gw.length; i++) gw[i] += gwAcc[i];
+  if (gw !== null && gwAcc !== null) {
+    parallelRange('convAddF64To', { src: gwAcc, dst: gw, dstOffset: 0 }, gw.length, 2);
+  }
   if (gb !== null) {
     for (let o = 0; o < O; o++) {
       let acc = 0;
@@ -148,6 +162,34 @@ export function conv2dBackward(
       gb[o] += acc;
     }
   }
+}
+
+/** dst[dstOffset + i] += src[i] for i in a range: dW's per-image partials into its float64 sum. */
+export interface ConvAddToF64Args {
+  src: F32;
+  dst: F64;
+  dstOffset: number;
+}
+
+/** dst[dstOffset + i] += src[i] for i in a range: the float64 sum into the gradient. */
+export interface ConvAddF64ToArgs {
+  src: F64;
+  dst: F32;
+  dstOffset: number;
+}
+
+/**
+ * Elements [lo, hi) of convAddToF64 / convAddF64To (threads: ops/parallel.ts). Each element is
+ * one addition, whatever the range, so the bits do not depend on the split.
+ */
+export function convAddToF64Range(a: ConvAddToF64Args, lo: number, hi: number): void {
+  const { src, dst, dstOffset } = a;
+  for (let i = lo; i < hi; i++) dst[dstOffset + i] += src[i];
+}
+
+export function convAddF64ToRange(a: ConvAddF64ToArgs, lo: number, hi: number): void {
+  const { src, dst, dstOffset } = a;
+  for (let i = lo; i < hi; i++) dst[dstOffset + i] += src[i];
 }
 
 /** Checks shapes and derives the kernel sizes; throws ShapeError naming conv2d. */

@@ -7,6 +7,7 @@
  *
  * The index a range counts (ops/parallel.ts `parallelRange`'s n) per kernel:
  *   elements: unaryForward, unaryBackward, binaryForward, binaryBackward, accumulate
+ *   elements: convAddToF64, convAddF64To (conv2d's weight-gradient sum)
  *   channels: bnForward, bnTrainForward, bnBackward, im2col, col2im
  *   N·C planes: maxPoolForward, maxPoolBackward, upsampleForward, upsampleBackward
  */
@@ -21,6 +22,9 @@ import {
   accumulateRange, binaryBackwardRange, binaryForwardRange,
   type AccumulateArgs, type BinaryBackwardArgs, type BinaryForwardArgs,
 } from './elementwise.js';
+import {
+  convAddF64ToRange, convAddToF64Range, type ConvAddF64ToArgs, type ConvAddToF64Args,
+} from './conv.js';
 import { col2imRange, im2colRange, type Col2imArgs, type Im2colArgs } from './im2col.js';
 import {
   maxPoolBackwardRange, maxPoolForwardRange, type MaxPoolBackwardArgs, type MaxPoolForwardArgs,
@@ -36,6 +40,8 @@ export interface RangeArgs {
   binaryForward: BinaryForwardArgs;
   binaryBackward: BinaryBackwardArgs;
   accumulate: AccumulateArgs;
+  convAddToF64: ConvAddToF64Args;
+  convAddF64To: ConvAddF64ToArgs;
   bnForward: BnForwardArgs;
   bnTrainForward: BnTrainForwardArgs;
   bnBackward: BnBackwardArgs;
@@ -59,6 +65,8 @@ export const RANGE_KERNELS: { readonly [K in RangeFn]: RangeKernel<K> } = {
   binaryForward: (a, lo, hi) => binaryForwardRange(a, lo, hi),
   binaryBackward: (a, lo, hi) => binaryBackwardRange(a, lo, hi),
   accumulate: (a, lo, hi) => accumulateRange(a, lo, hi),
+  convAddToF64: (a, lo, hi) => convAddToF64Range(a, lo, hi),
+  convAddF64To: (a, lo, hi) => convAddF64ToRange(a, lo, hi),
   bnForward: (a, lo, hi) => bnForwardRange(a, lo, hi),
   bnTrainForward: (a, lo, hi) => bnTrainForwardRange(a, lo, hi),
   bnBackward: (a, lo, hi) => bnBackwardRange(a, lo, hi),
