@@ -31,16 +31,19 @@
  *   |z_fast − z_ref| ≤ (K + 2)·2⁻²⁴·|scale|·S + 2⁻²⁴·(|scale·acc| + |z|)
  * and SiLU's slope is in [−0.1, 1.1], so the activated outputs differ by at most 1.1× that plus
  * the SiLU's own relative error (spec/gemm_epilogue.spec.ts).
- * Optional implicit B (`bIm2col`): op(B) is the im2col matrix of an image, gathered block by
- * block while packing (engine/wasm/stage_im2col.ts), bit-identical to passing the matrix.
+ * Optional implicit B (`bIm2col`): op(B) is the im2col matrix of an image; the fast path packs
+ * it from shifted views of a padded copy of the image (engine/wasm/shifted_image.ts), never
+ * writing the matrix, bit-identical to passing it.
  */
 import { ensureShared, sharedCopy } from './memory.js';
 import { getThreads, regionsInUse, runTask } from './threads/pool.js';
 import {
   ensureMemoryBytes, mainThreadKernels, REGION_BYTES, wasmAvailable,
 } from './wasm/runtime.js';
-import { packSharedA, planJobs, sharedABytes } from './wasm/sgemm.js';
-import { im2colAt } from './wasm/stage_im2col.js';
+import { packSharedA, planJobs, sharedABytes, type JobPlan } from './wasm/sgemm.js';
+import {
+  im2colAt, shiftedImageLayout, writeShiftedImage, type ShiftedImage,
+} from './wasm/shifted_image.js';
 
 /** Arguments of a GEMM over element arrays `In` (A, B) and `Out` (C). */
 export interface GemmArgsOf<In, Out> {
@@ -64,8 +67,8 @@ export interface GemmArgsOf<In, Out> {
 
 /**
  * op(B) given implicitly as the im2col matrix of one image x = b[xOffset …] of shape [C, H, W]
- * (definition in engine/wasm/stage_im2col.ts): K = C·KH·KW, N = OH·OW; ldb, bOffset and transB
- * are then unused. The fast path stages B's blocks straight from x.
+ * (definition in engine/wasm/shifted_image.ts): K = C·KH·KW, N = OH·OW; ldb, bOffset and transB
+ * are then unused. The fast path reads B's rows as shifted views of a padded copy of x.
  */
 export interface Im2colB {
   C: number; H: number; W: number; KH: number; KW: number; S: number; P: number;
@@ -206,11 +209,23 @@ export function gemm(g: GemmArgs): void {
   }
   const threads = getThreads();
   const parallel = threads > 1 && macs >= PARALLEL_MACS;
-  const plan = planJobs(M, N, parallel ? threads : 1);
+  // An implicit im2col B: its image goes into wasm memory above the regions, padded and phase
+  // split, so that B's rows are shifted views of it (wasm/shifted_image.ts); the jobs then cut
+  // the padded-width columns.
+  let free = regionsInUse() * REGION_BYTES;
+  let img: ShiftedImage | undefined;
+  if (g.bIm2col !== undefined) {
+    img = shiftedImageLayout(g.bIm2col, free);
+    free += img.bytes;
+    ensureMemoryBytes(free);
+    writeShiftedImage(new Float32Array(mainThreadKernels().memory.buffer), g.b, g.bIm2col, img);
+  }
+  const plan: JobPlan = planJobs(M, img?.nCols ?? N, parallel ? threads : 1);
+  if (img !== undefined) plan.img = img;
   // When several column blocks would each repack the same rows of A, pack A once up front.
   let aShared = -1;
   if (plan.nJobs > 1 && K > 0 && sharedABytes(M, K) <= SHARED_A_MAX_BYTES) {
-    aShared = regionsInUse() * REGION_BYTES;
+    aShared = free;
     ensureMemoryBytes(aShared + sharedABytes(M, K));
     packSharedA(g, mainThreadKernels(), aShared);
   }

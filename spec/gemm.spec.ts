@@ -116,7 +116,7 @@ describe('engine/wasm encoder', () => {
     const names = (m: WebAssembly.Module): string[] =>
       WebAssembly.Module.exports(m).map((e) => e.name).sort();
     expect(names(mod)).to.deep.equal(['igemm_block', 'pack_cols_6', 'pack_cols_8', 'pack_pairs_8',
-      'pack_rows_6', 'pack_rows_8', 'sgemm_block']);
+      'pack_rows_6', 'pack_rows_8', 'pack_table_8', 'sgemm_block']);
     expect(names(kernelModule())).to.deep.equal(names(mod));
     expect(WebAssembly.Module.imports(mod)).to.deep.equal(
       [{ module: 'env', name: 'memory', kind: 'memory' }]);

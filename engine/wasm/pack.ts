@@ -11,6 +11,7 @@
  *   pack_cols_W: panel q, step k, lane i = S[q·W + i][k]   (S is np·W × kc: A, or Bᵀ)
  *   pack_pairs_8: bytes, for the int8 kernel: panel q, pair k, lane j =
  *                 (S[2k][8q + j], S[2k+1][8q + j])        (S is 2·kc × np·8 int8: B)
+ *   pack_table_W: panel q, step k, lane i = f32 at table[k] + 4·(q·W + i)   (rows anywhere)
  * The float packers also serve the int8 A panels: a staged int16 row holds (a[2k], a[2k+1]) as
  * one 32-bit word per pair, so pack_cols_6 over words is exactly the int8 A layout.
  * np must be ≥ 1.
@@ -66,6 +67,30 @@ function packCols(w: number): FuncDef {
     locals: Array<ValType>(ROW0 - Q + w).fill(I32), code: c };
 }
 
+/**
+ * pack_table_W: like pack_rows_W, but row k of S starts at the byte address table[k] (an i32
+ * at SRC + 4k; LD unused): panel q, step k, lane i = f32 at table[k] + 4·(q·W + i). The conv
+ * path's B rows are shifted views of one padded image (engine/wasm/shifted_image.ts).
+ */
+function packTable(w: number): FuncDef {
+  const c = new Code();
+  const T = ROW0; // table cursor
+  c.i32(0).set(BASE).get(NP).set(Q);
+  c.loop(); // panels
+  c.get(SRC).set(T).get(KC).set(K);
+  c.block().loop(); // k: W lanes from row k's address
+  c.get(K).op(Op.i32Eqz).brIf(1);
+  c.get(T).i32Load(0).get(BASE).op(Op.i32Add).set(S);
+  copyLanes(c, w);
+  c.addTo(T, 4).addTo(DST, 4 * w).addTo(K, -1).br(0);
+  c.end().end();
+  c.addTo(BASE, 4 * w);
+  c.get(Q).i32(1).op(Op.i32Sub).tee(Q).brIf(0);
+  c.end();
+  return { name: `pack_table_${w}`, params: Array<ValType>(5).fill(I32), results: [],
+    locals: Array<ValType>(ROW0 - Q + 1).fill(I32), code: c };
+}
+
 /** int8 B: interleave two staged rows of 8 bytes into 8 (b0, b1) byte pairs per k pair. */
 function packPairs8(): FuncDef {
   const c = new Code();
@@ -87,7 +112,7 @@ function packPairs8(): FuncDef {
     locals: Array<ValType>(ROW0 - Q).fill(I32), code: c };
 }
 
-/** The four packers the float driver uses: rows/cols × A (width mr) / B (width nr). */
+/** The packers the float driver uses: rows/cols × A (width mr) / B (width nr), table B. */
 export function packKernels(mr: number, nr: number): FuncDef[] {
-  return [packRows(mr), packCols(mr), packRows(nr), packCols(nr), packPairs8()];
+  return [packRows(mr), packCols(mr), packRows(nr), packCols(nr), packPairs8(), packTable(nr)];
 }

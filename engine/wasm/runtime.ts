@@ -59,6 +59,8 @@ export interface Kernels {
   packBCols: Packer;
   /** int8 B panels of 8 columns from staged int8 rows (k pairs interleaved). */
   packB8Pairs: Packer;
+  /** B panels (width NR) from rows at the byte addresses of an i32 table (src = table). */
+  packBTable: Packer;
 }
 
 let simd: boolean | null = null;
@@ -104,7 +106,7 @@ export function instantiateKernels(module: WebAssembly.Module,
     memory, sgemmBlock: ex.sgemm_block as BlockKernel, igemmBlock: ex.igemm_block as BlockKernel,
     packARows: ex[`pack_rows_${mr}`] as Packer, packACols: ex[`pack_cols_${mr}`] as Packer,
     packBRows: ex[`pack_rows_${nr}`] as Packer, packBCols: ex[`pack_cols_${nr}`] as Packer,
-    packB8Pairs: ex.pack_pairs_8 as Packer,
+    packB8Pairs: ex.pack_pairs_8 as Packer, packBTable: ex[`pack_table_${nr}`] as Packer,
   };
 }
 

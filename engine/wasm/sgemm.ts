@@ -7,9 +7,10 @@
  *   kc ≤ KC   depth of one packed block; mcb ≤ MC rows of A packed at a time
  *   MR×NR     the kernel's register tile; edge panels are zero-padded (extra rows/columns of the
  *             C block are computed and discarded), K is never padded
- * Packing: rows of A/B are memcpy'd into a staging matrix (an implicit im2col B is gathered
- * from its image instead, stage_im2col.ts), then reordered by the wasm packers (pack.ts); zero
- * padding there makes every panel full. When several column jobs would repack
+ * Packing: rows of A/B are memcpy'd into a staging matrix, then reordered by the wasm packers
+ * (pack.ts); zero padding there makes every panel full. An implicit im2col B is packed straight
+ * from shifted views of a padded copy of its image in wasm memory (shifted_image.ts), over
+ * padded-width columns that the copy-out maps back to C's. When several column jobs would repack
  * the same rows of A, the main thread packs all of A once (packSharedA) and jobs only pack B.
  * Numerics: each C element is acc₀ = (accumulate ? C : 0), then acc ← f32(acc + f32(a·b)) for
  * k = 0…K−1 in order. The C block stays in wasm memory across the K blocks, so the float32 value is
@@ -21,7 +22,7 @@
 import type { GemmArgs } from '../gemm.js';
 import { EPI_AFFINE, EPI_AFFINE_SILU, EPI_NONE, SGEMM_SHAPE } from './kernels.js';
 import { KC, MC, MJ, NC, region, S_PAD, type Kernels } from './runtime.js';
-import { stageIm2col } from './stage_im2col.js';
+import { shiftedRowAddr, type ShiftedImage } from './shifted_image.js';
 
 type Region = ReturnType<typeof region>;
 
@@ -34,6 +35,11 @@ export interface JobPlan {
   nJob: number;
   mJobs: number;
   nJobs: number;
+  /**
+   * Set when an implicit im2col B was laid out in wasm memory as shifted views
+   * (shifted_image.ts): the jobs then cut the img.nCols padded-width columns, not N.
+   */
+  img?: ShiftedImage;
 }
 
 /**
@@ -94,14 +100,20 @@ function packA(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, dst: nu
   }
 }
 
-/** Pack op(B)[pc…pc+kc, n0…n0+nc] as NR-column panels at byte address reg.b. */
+/**
+ * Pack op(B)[pc…pc+kc, n0…n0+nc] as NR-column panels at byte address reg.b. With `img`, B's
+ * rows are shifted views of the image in wasm memory: a table of their addresses (from column
+ * n0) goes to the staging area and pack_table reads the rows from there.
+ */
 function packB(g: GemmArgs, kern: Kernels, f: Float32Array, reg: Region, n0: number,
-  nc: number, pc: number, kc: number): void {
+  nc: number, pc: number, kc: number, img: ShiftedImage | undefined): void {
   const bo = g.bOffset ?? 0, panels = Math.ceil(nc / NR), nPad = panels * NR;
-  if (g.bIm2col !== undefined) {
-    const lds = nPad + S_PAD;
-    stageIm2col(f, reg.s / 4, lds, g.b, g.bIm2col, pc, kc, n0, nc, nPad);
-    kern.packBRows(reg.s, lds * 4, reg.b, kc, panels);
+  if (img !== undefined) {
+    const table = new Int32Array(f.buffer, reg.s, kc);
+    for (let r = 0; r < kc; r++) table[r] = shiftedRowAddr(img, pc + r) + 4 * n0;
+    kern.packBTable(reg.s, 0, reg.b, kc, panels);
+  } else if (g.bIm2col !== undefined) {
+    throw new Error('sgemm: an implicit im2col B needs its shifted image (gemm places it)');
   } else if (g.transB) {
     const ld = stage(f, reg.s / 4, g.b, bo + n0 * g.ldb + pc, g.ldb, nc, nPad, kc, kc);
     kern.packBCols(reg.s, ld, reg.b, kc, panels);
@@ -159,7 +171,8 @@ export function packSharedA(g: GemmArgs, kern: Kernels, base: number): void {
  */
 export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: number, kern: Kernels,
   t: number): void {
-  const { M, N, K, c, ldc } = g, co = g.cOffset ?? 0;
+  const { M, K, c, ldc } = g, co = g.cOffset ?? 0, img = plan.img;
+  const N = img !== undefined ? img.nCols : g.N;
   const jm = Math.floor(job / plan.nJobs), jn = job % plan.nJobs;
   const m0 = jm * plan.mJob, n0 = jn * plan.nJob;
   const mc = Math.min(plan.mJob, M - m0), nc = Math.min(plan.nJob, N - n0);
@@ -178,7 +191,7 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
   for (let pc = 0; pc < K; pc += kcMax) {
     const kc = Math.min(kcMax, K - pc);
     const last = pc + kc === K;
-    packB(g, kern, f, reg, n0, nc, pc, kc);
+    packB(g, kern, f, reg, n0, nc, pc, kc, img);
     for (let ic = 0; ic < mc; ic += MC) {
       const mcb = Math.min(MC, mc - ic);
       let pa = reg.a;
@@ -188,8 +201,38 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
         ldw * 4, last ? epi : EPI_NONE, reg.e + ic * 8);
     }
   }
+  if (img !== undefined) {
+    copyOutShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img);
+    return;
+  }
   for (let r = 0; r < mc; r++) {
     const d = co + (m0 + r) * ldc + n0, s = cw + r * ldw;
     c.set(f.subarray(s, s + nc), d);
+  }
+}
+
+/**
+ * Copy out a C block over padded-width columns n' ∈ [n0, n0+nc): n' = oh·Wq + ow goes to
+ * column oh·OW + ow of C when ow < OW; the other columns are dropped.
+ */
+function copyOutShifted(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
+  ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage): void {
+  const { Wq, OW } = img;
+  // Segments: the kept part of each output row inside [n0, n0+nc), as (src, dst, len) triples.
+  const seg: number[] = [];
+  for (let n = n0; n < n0 + nc;) {
+    const oh = Math.floor(n / Wq), ow = n - oh * Wq;
+    const end = Math.min(n0 + nc, (oh + 1) * Wq); // this output row's part of the block
+    const len = Math.min(OW, ow + end - n) - ow;
+    if (len > 0) seg.push(n - n0, oh * OW + ow, len);
+    n = end;
+  }
+  for (let r = 0; r < mc; r++) {
+    const sr = cw + r * ldw, dr = c0 + r * ldc;
+    for (let i = 0; i < seg.length; i += 3) {
+      const s = sr + seg[i], d = dr + seg[i + 1], len = seg[i + 2];
+      if (len < 128) for (let j = 0; j < len; j++) c[d + j] = f[s + j];
+      else c.set(f.subarray(s, s + len), d);
+    }
   }
 }
