@@ -19,7 +19,7 @@
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
-import { gemm } from '../engine/gemm.js';
+import { fastGemmAvailable, gemm, type GemmArgs } from '../engine/gemm.js';
 import { allocF32 } from '../engine/memory.js';
 import { Tensor } from '../engine/tensor.js';
 import { col2im, im2col, outSize, type ConvGeometry } from './im2col.js';
@@ -89,7 +89,11 @@ export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDi
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
   const geom = groupGeometry(d);
   const direct = isPointwise(d);
-  const col = direct ? null : scratchF32(0, Kc * OHW);
+  // Without bias, the fast GEMM gathers col's blocks straight from x (GemmArgs.bIm2col, the
+  // same bits as the written-out matrix); otherwise col is written out once per image and group.
+  // (bIm2col with `accumulate` gave wrong sums when tried: the bias cases of spec/ops_conv.)
+  const implicit = !direct && b === null && fastGemmAvailable();
+  const col = direct || implicit ? null : scratchF32(0, Kc * OHW);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
@@ -99,13 +103,15 @@ export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDi
         for (let o = 0; o < Og; o++) y.fill(b[g * Og + o], yOff + o * OHW, yOff + (o + 1) * OHW);
       }
       if (col !== null) im2col(x, xOff, geom, col);
-      gemm({
+      const args: GemmArgs = {
         M: Og, N: OHW, K: Kc,
         a: w, aOffset: g * Og * Kc, lda: Kc,
         b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW,
         c: y, cOffset: yOff, ldc: OHW,
         accumulate: b !== null,
-      });
+      };
+      if (implicit) args.bIm2col = { ...geom, xOffset: xOff };
+      gemm(args);
     }
   }
 }
