@@ -12,9 +12,11 @@
  * replaces the running max only when `val > max`), so tied windows route identically.
  *
  * Threads: the recorded op splits the N·C planes over the pool (ops/parallel.ts); each plane is
- * computed whole by one job, so the bits do not depend on the thread count.
+ * computed whole by one job, so the bits do not depend on the thread count. When no backward
+ * can follow (grad off, or x needs no gradient), the op skips argmax and runs the separable
+ * maxPoolValues on the calling thread: the same values, bit for bit.
  */
-import { record } from '../engine/autograd.js';
+import { isGradEnabled, record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { outSize } from './im2col.js';
@@ -91,6 +93,44 @@ export function maxPoolForwardRange(a: MaxPoolForwardArgs, p0: number, p1: numbe
 }
 
 /**
+ * Window maxima only (no argmax), for a forward no backward can follow. Separable: a row pass
+ * r[h][ow] = max over kw of x[h][ow·S − P + kw], then y[oh][ow] = max over kh of
+ * r[oh·S − P + kh][ow]; 2K comparisons per output instead of K². Both passes keep the first
+ * maximum (strict '>') and let NaN win, so the chosen element is the first maximum in (kh, kw)
+ * scan order, the same element maxPoolForward picks: the same bits, signed zeros included.
+ */
+export function maxPoolValues(x: F32, y: F32, d: PoolDims): void {
+  const { N, C, H, W, K, S, P, OH, OW } = d;
+  const r = new Float32Array(H * OW);
+  for (let nc = 0; nc < N * C; nc++) {
+    const xOff = nc * H * W, yOff = nc * OH * OW;
+    for (let h = 0; h < H; h++) {
+      const xRow = xOff + h * W;
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * S - P, lo = Math.max(0, w0), hi = Math.min(W, w0 + K);
+        let best = x[xRow + lo];
+        for (let w = lo + 1; w < hi; w++) {
+          const v = x[xRow + w];
+          if (v > best || v !== v) best = v;
+        }
+        r[h * OW + ow] = best;
+      }
+    }
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * S - P, lo = Math.max(0, h0), hi = Math.min(H, h0 + K);
+      for (let ow = 0; ow < OW; ow++) {
+        let best = r[lo * OW + ow];
+        for (let h = lo + 1; h < hi; h++) {
+          const v = r[h * OW + ow];
+          if (v > best || v !== v) best = v;
+        }
+        y[yOff + oh * OW + ow] = best;
+      }
+    }
+  }
+}
+
+/**
  * gx[argmax] += dy. Written as a scatter in output order (one input may win several windows, its
  * contributions are added in increasing output index), a fixed order. dy values are added in
  * float64 per input by first summing into a float64 scratch plane.
@@ -135,6 +175,11 @@ export function maxPool2d(x: Tensor, opts: MaxPoolOptions): Tensor {
   if (OH < 1 || OW < 1) fail(`kernel ${K} larger than padded input`);
   const d: PoolDims = { N, C, H, W, K, S, P, OH, OW };
   const y = Tensor.zeros([N, C, OH, OW]);
+  if (!isGradEnabled() || !x.requiresGrad) {
+    // No backward can run: the values alone, by the separable kernel (same bits).
+    maxPoolValues(x.data, y.data, d);
+    return record('maxPool2d', [x], y, () => undefined, { kernel: K, stride: S, padding: P });
+  }
   // On shared memory: the pool's workers write it.
   const argmax = new Int32Array(new SharedArrayBuffer(4 * y.size));
   parallelRange('maxPoolForward', { x: x.data, y: y.data, argmax, d }, N * C, OH * OW * K * K);
