@@ -10,8 +10,8 @@
  *   G groups; Cg = C/G, Og = O/G, Kc = Cg·KH·KW, OHW = OH·OW
  * Per image n and group g:
  *   y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col (Kc×OHW)) + shift_g)
- * where col = im2col(x[n, g]) is never written out: the GEMM gathers its blocks from x as it packs
- * them (GemmArgs.bIm2col); a 1×1, stride-1, unpadded conv reads x itself as col.
+ * where col = im2col(x[n, g]) is never written out: the GEMM packs its rows from shifted views
+ * of a padded copy of x in wasm memory (GemmArgs.bIm2col, engine/wasm/shifted_image.ts).
  *
  * Forward only: nothing is recorded on the autograd tape and only a passive op listener (the
  * profiler) is told, as 'conv_fused', so callers use it only when no gradient and no graph
@@ -30,7 +30,6 @@ export function conv2dAffineActForward(x: F32, w: F32, scale: F32, shift: F32,
   act: GemmAct | null, y: F32, d: Conv2dDims): void {
   const { N, C, H, W, O, G } = d;
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
-  const pointwise = d.KH === 1 && d.KW === 1 && d.S === 1 && d.P === 0;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
@@ -43,10 +42,10 @@ export function conv2dAffineActForward(x: F32, w: F32, scale: F32, shift: F32,
         bias: shift.subarray(g * Og, (g + 1) * Og),
       };
       if (act !== null) args.act = act;
-      if (!pointwise) {
-        args.bIm2col = { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW,
-          xOffset: xOff };
-      }
+      // Every conv, 1×1 included: the fast path then packs B straight from one copy of x in
+      // wasm memory (engine/wasm/shifted_image.ts) rather than staging it block by block.
+      args.bIm2col = { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW,
+        xOffset: xOff };
       gemm(args);
     }
   }

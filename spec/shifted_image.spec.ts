@@ -23,6 +23,7 @@ describe('engine/wasm/shifted_image: B rows as shifted views = im2col, exactly',
     { C: 5, H: 10, W: 9, KH: 1, KW: 1, S: 2, P: 0 },
     { C: 2, H: 6, W: 5, KH: 3, KW: 3, S: 3, P: 2 },
     { C: 1, H: 8, W: 8, KH: 2, KW: 3, S: 2, P: 0 },
+    { C: 3, H: 5, W: 7, KH: 1, KW: 1, S: 1, P: 0 }, // a 1×1 conv: the image itself
   ];
   for (const [i, q] of cases.entries()) {
     const OH = outSize(q.H, q.KH, q.S, q.P), OW = outSize(q.W, q.KW, q.S, q.P);

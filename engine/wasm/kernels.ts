@@ -8,7 +8,8 @@
  *   pa       packed A: panel p, step k, row i at pa + 4·(p·kc·MR + k·MR + i)
  *   pb       packed B: panel q, step k, lane j at pb + 4·(q·kc·NR + k·NR + j)
  *   pc, ldc  C block: row r, column n at pc + r·ldc + 4·n (ldc in bytes)
- *   epi, et  epilogue mode (0 none, 1 affine, 2 affine then SiLU) and its row table: row r of the
+ *   epi, et  epilogue mode (0 none, 1 affine, 2 affine then SiLU), plus ZERO_START (4) when the
+ *            tiles start from zero instead of C; and the epilogue's row table: row r of the
  *            block has (scale, bias) as two f32 at et + 8·r
  *
  * sgemm_block:  C[r][n] = C[r][n] + a·b for k = 0, 1, …, kc−1 in that order, one f32 multiply and
@@ -43,11 +44,16 @@ export const IGEMM_SHAPE: KernelShape = { mr: 6, nr: 8, unroll: 2 };
 const PA = 0, PB = 1, PC = 2, MP = 3, NP = 4, KC = 5, LDC = 6, EPI = 7, ET = 8;
 const N_PARAMS = 9;
 const JR = 9, IR = 10, K = 11, AP = 12, BP = 13, CP = 14, BPANEL = 15, CCOL = 16, APANEL = 17;
-const RP = 18, ASTRIDE = 19, BSTRIDE = 20, EPANEL = 21, EROW = 22, ROWS = 23;
-const FIRST_V128 = 24;
+const RP = 18, ASTRIDE = 19, BSTRIDE = 20, EPANEL = 21, EROW = 22, ROWS = 23, ZS = 24;
+const FIRST_V128 = 25;
 
 /** Epilogue modes (the EPI parameter). */
 export const EPI_NONE = 0, EPI_AFFINE = 1, EPI_AFFINE_SILU = 2;
+/**
+ * Flag added to EPI (sgemm only): the tiles start from zero instead of loading C (the first K
+ * block of a non-accumulating GEMM; the same +0 start as loading a zeroed C, so the same bits).
+ */
+export const ZERO_START = 4;
 
 type StepEmitter = (c: Code, u: number, acc: (i: number, v: number) => number,
   bv: (v: number) => number, a: number) => void;
@@ -102,17 +108,33 @@ function blockKernel(fname: string, s: KernelShape, aStep: number, bStep: number
       if (i + 1 < s.mr) c.get(RP).get(LDC).op(Op.i32Add).set(RP);
     }
   };
+  const loadTile = (): void => {
+    if (!epilogue) {
+      tile(false);
+      return;
+    }
+    c.get(ZS).if(); // ZERO_START: acc = +0
+    for (let i = 0; i < s.mr; i++) for (let v = 0; v < nv; v++) c.f32x4(0).set(accIdx(i, v));
+    c.op(Op.else);
+    tile(false);
+    c.end();
+  };
   const advance = (steps: number): void => {
     c.addTo(AP, steps * aStep).addTo(BP, steps * bStep).addTo(K, -steps);
   };
   // Bytes of one packed panel: kc steps of aStep (A) or bStep (B).
   c.get(KC).i32(aStep).op(Op.i32Mul).set(ASTRIDE);
   c.get(KC).i32(bStep).op(Op.i32Mul).set(BSTRIDE);
+  if (epilogue) {
+    // Split EPI into the ZERO_START flag and the epilogue mode.
+    c.get(EPI).i32(ZERO_START).op(Op.i32And).set(ZS);
+    c.get(EPI).i32(ZERO_START - 1).op(Op.i32And).set(EPI);
+  }
   c.get(PB).set(BPANEL).get(PC).set(CCOL).get(NP).set(JR);
   c.loop(); // jr
   c.get(PA).set(APANEL).get(CCOL).set(CP).get(MP).set(IR).get(ET).set(EPANEL);
   c.loop(); // ir
-  tile(false);
+  loadTile();
   c.get(APANEL).set(AP).get(BPANEL).set(BP).get(KC).set(K);
   c.block().loop(); // unrolled k loop: while (k >= unroll)
   c.get(K).i32(s.unroll).op(Op.i32LtS).brIf(1);

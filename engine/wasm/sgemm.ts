@@ -20,7 +20,7 @@
  * stored after the last K block (kernels.ts) — elementwise, so still independent of the split.
  */
 import type { GemmArgs } from '../gemm.js';
-import { EPI_AFFINE, EPI_AFFINE_SILU, EPI_NONE, SGEMM_SHAPE } from './kernels.js';
+import { EPI_AFFINE, EPI_AFFINE_SILU, EPI_NONE, SGEMM_SHAPE, ZERO_START } from './kernels.js';
 import { KC, MC, MJ, NC, region, S_PAD, type Kernels } from './runtime.js';
 import { shiftedRowAddr, type ShiftedImage } from './shifted_image.js';
 
@@ -180,10 +180,13 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
   const reg = region(t);
   const f = new Float32Array(kern.memory.buffer);
   const cw = reg.c / 4;
-  for (let r = 0; r < mc; r++) {
-    const s = co + (m0 + r) * ldc + n0, d = cw + r * ldw;
-    if (g.accumulate) f.set(c.subarray(s, s + nc), d);
-    else f.fill(0, d, d + nc);
+  // Accumulating: the block starts as C. Otherwise the kernel starts its tiles from zero on
+  // the first K block (ZERO_START), so the block needs no clearing.
+  if (g.accumulate) {
+    for (let r = 0; r < mc; r++) {
+      const s = co + (m0 + r) * ldc + n0, d = cw + r * ldw;
+      f.set(c.subarray(s, s + nc), d);
+    }
   }
   const epi = epilogueMode(g);
   if (epi !== EPI_NONE) fillEpilogue(g, f, reg.e / 4, m0, mc);
@@ -197,8 +200,9 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
       let pa = reg.a;
       if (aShared >= 0) pa = sharedABlock(aShared, m0 + ic, pc, K);
       else packA(g, kern, f, reg, reg.a, m0 + ic, mcb, pc, kc);
+      const mode = (last ? epi : EPI_NONE) + (pc === 0 && !g.accumulate ? ZERO_START : 0);
       kern.sgemmBlock(pa, reg.b, reg.c + ic * ldw * 4, Math.ceil(mcb / MR), ldw / NR, kc,
-        ldw * 4, last ? epi : EPI_NONE, reg.e + ic * 8);
+        ldw * 4, mode, reg.e + ic * 8);
     }
   }
   if (img !== undefined) {
@@ -218,9 +222,10 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
 function copyOutShifted(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
   ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage): void {
   const { Wq, OW } = img;
-  // Segments: the kept part of each output row inside [n0, n0+nc), as (src, dst, len) triples.
-  const seg: number[] = [];
-  for (let n = n0; n < n0 + nc;) {
+  // Segments: the kept part of each output row inside [n0, n0+nc), as (src, dst, len) triples;
+  // one segment when no column is padding (Wq = OW: 1-wide, stride-1 kernels).
+  const seg: number[] = Wq === OW ? [0, n0, nc] : [];
+  for (let n = n0; n < n0 + nc && Wq !== OW;) {
     const oh = Math.floor(n / Wq), ow = n - oh * Wq;
     const end = Math.min(n0 + nc, (oh + 1) * Wq); // this output row's part of the block
     const len = Math.min(OW, ow + end - n) - ow;

@@ -69,7 +69,14 @@ export function shiftedRowAddr(L: ShiftedImage, k: number): number {
 export function writeShiftedImage(f: Float32Array, x: Float32Array, g: Im2colB,
   L: ShiftedImage): void {
   const { C, H, W, P, S, xOffset } = g, { Hq, Wq } = L, w0 = L.base / 4;
-  f.fill(0, w0, w0 + L.bytes / 4);
+  const image = S * S * C * Hq * Wq, end = w0 + L.bytes / 4;
+  if (S === 1 && P === 0) {
+    // No padding: the image itself (a 1×1 conv's B), then zero slack.
+    f.set(x.subarray(xOffset, xOffset + image), w0);
+    f.fill(0, w0 + image, end);
+    return;
+  }
+  f.fill(0, w0, end);
   for (let a = 0; a < S; a++) {
     for (let b = 0; b < S; b++) {
       // Q_ab[c][u][v] = x[c][u·S + a − P][v·S + b − P]: v range with the source column inside.
