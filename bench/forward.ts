@@ -22,6 +22,7 @@ import { Tensor } from '../engine/tensor.js';
 import { getThreads, setThreads } from '../engine/threads/pool.js';
 import { loadYoloxCheckpoint } from '../models/checkpoint.js';
 import { Counter } from '../models/module.js';
+import { releaseForward } from '../models/release.js';
 import type { YOLOX } from '../models/yolox.js';
 import { fixturePath, maxRelDiff } from '../spec/fixtures.js';
 import { loadTfWasm, TfjsYolox, type StateTensor } from './peers/tfjs_yolox.js';
@@ -85,7 +86,14 @@ export async function benchForward(opts: ForwardBenchOptions = {}): Promise<Benc
   const runs = Math.max(5, opts.runs ?? 7);
   const savedThreads = getThreads();
   const { model, input, checkOutput } = loadForwardCase();
-  const ours = () => noGrad(() => model.call(input)).output!;
+  // Like the tfjs peer's tidy/dispose, each run hands its outputs back to the allocator once
+  // read (models/release.ts releaseForward), so runs reuse memory as an eval loop would.
+  const ours = (): Float32Array => noGrad(() => {
+    const o = model.call(input);
+    const out = Float32Array.from(o.output!.data);
+    releaseForward(o);
+    return out;
+  });
 
   let ort: Ort | null = null, ortWhy = '';
   try {
@@ -98,7 +106,7 @@ export async function benchForward(opts: ForwardBenchOptions = {}): Promise<Benc
 
   // Correctness, once, outside timing.
   setThreads(1);
-  const out = ours().data;
+  const out = ours();
   const checks = [`ours vs check_output ${relDiffs(out, checkOutput)}`];
   let ortRun: ((s: OrtSession) => Promise<Float32Array>) | null = null;
   if (ort !== null) {

@@ -17,6 +17,7 @@
 import { isGradEnabled, opListenerActive } from '../engine/autograd.js';
 import { releaseF32 } from '../engine/memory.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { RawLevel } from './head_decode.js';
 import type { Module, Sequential } from './module.js';
 
 let enabled = true;
@@ -54,4 +55,18 @@ export function callReleasing(seq: Sequential, x: Tensor): Tensor {
     y = next;
   }
   return y;
+}
+
+/**
+ * Hands every tensor of a finished forward's outputs (the named intermediates, which include the
+ * decoded output, and the raw levels) back to the allocator, for loops that run many forwards
+ * (evaluation, benchmarks): the next forward then reuses that memory instead of faulting in
+ * fresh pages. Call after the last read of any of them; same rules as `releaseDead` (nothing
+ * happens with grad on or under capture).
+ */
+export function releaseForward(o: { named: ReadonlyMap<string, Tensor>;
+  levels: readonly RawLevel[] }): void {
+  const all = new Set<Tensor>(o.named.values());
+  for (const l of o.levels) for (const t of [l.reg, l.obj, l.cls]) all.add(t);
+  releaseDead([...all]);
 }

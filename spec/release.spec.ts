@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { noGrad, withOpListener } from '../engine/autograd.js';
 import { clearF32Pool, pooledF32Bytes } from '../engine/memory.js';
 import { Tensor } from '../engine/tensor.js';
-import { setReleaseIntermediates } from '../models/release.js';
+import { releaseForward, setReleaseIntermediates } from '../models/release.js';
 import { yoloxTiny, type YOLOX } from '../models/yolox.js';
 
 const sameBits = (a: Float32Array, b: Float32Array): boolean =>
@@ -51,6 +51,16 @@ describe('models/release: recycling dead intermediates of the eval forward', () 
     // It did recycle: after a forward the free lists hold the last intermediates.
     clearF32Pool();
     noGrad(() => model.call(x));
+    expect(pooledF32Bytes()).to.be.greaterThan(0);
+  });
+
+  it('releaseForward: a loop that recycles each forward\'s outputs gives the same bits', () => {
+    const ref = outputsOf(model, x);
+    for (let r = 0; r < 2; r++) {
+      const out = noGrad(() => model.call(x));
+      expect(sameBits(out.output!.data, ref.get('output')!), `forward ${r}`).to.equal(true);
+      noGrad(() => releaseForward(out));
+    }
     expect(pooledF32Bytes()).to.be.greaterThan(0);
   });
 
