@@ -7,7 +7,7 @@
  * inner = Π shape[> a]; element (o, j, i) lives at (o·len + j)·inner + i.
  * Axes may be negative (counted from the end, as in numpy).
  */
-import { record } from '../engine/autograd.js';
+import { notifyOp, record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
 import { Tensor, sizeOf, stridesOf } from '../engine/tensor.js';
 import { parallelRange } from './parallel.js';
@@ -236,4 +236,37 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return record('permute', [x], y, (gy) => {
     if (x.requiresGrad) permuteBackward(gy, x.gradBuffer(), x.shape, perm);
   }, { perm: [...perm] });
+}
+
+// ---------------------------------------------------------------- space-to-depth (Focus)
+
+/**
+ * YOLO-X Focus's four strided slices and their concat as one copy, for forwards that record
+ * nothing: x [N, C, H, W] (H, W even) → y [N, 4C, H/2, W/2],
+ *   y[n, p·C + c, i, j] = x[n, c, 2i + r_p, 2j + s_p],  (r, s)_p = (0,0), (1,0), (0,1), (1,1)
+ * which is exactly concat([slice(slice(x, 2, r, ∞, 2), 3, s, ∞, 2) for p], 1) (models/blocks.ts
+ * Focus). Not on the tape; a passive listener (profiler) is told 'spaceToDepth2'.
+ */
+export function spaceToDepth2(x: Tensor): Tensor {
+  const [N, C, H, W] = x.shape;
+  if (x.rank !== 4 || H % 2 !== 0 || W % 2 !== 0) {
+    throw new ShapeError('spaceToDepth2', 'x must be [N, C, H, W] with H and W even', [x.shape]);
+  }
+  const OH = H / 2, OW = W / 2, parity = [[0, 0], [1, 0], [0, 1], [1, 1]];
+  const y = Tensor.zeros([N, 4 * C, OH, OW]);
+  const xd = x.data, yd = y.data;
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < 4; p++) {
+      const [r, s] = parity[p];
+      for (let c = 0; c < C; c++) {
+        const xPlane = (n * C + c) * H * W, yPlane = (n * 4 * C + p * C + c) * OH * OW;
+        for (let i = 0; i < OH; i++) {
+          const src = xPlane + (2 * i + r) * W + s, dst = yPlane + i * OW;
+          for (let j = 0; j < OW; j++) yd[dst + j] = xd[src + 2 * j];
+        }
+      }
+    }
+  }
+  notifyOp('spaceToDepth2', [x], y);
+  return y;
 }

@@ -76,6 +76,22 @@ export function writeShiftedImage(f: Float32Array, x: Float32Array, g: Im2colB,
     f.fill(0, w0 + image, end);
     return;
   }
+  if (S === 1) {
+    // One plane per channel: zero the P-wide border and the slack, copy the rows inside.
+    for (let c = 0; c < C; c++) {
+      const plane = w0 + c * Hq * Wq;
+      f.fill(0, plane, plane + P * Wq);
+      f.fill(0, plane + (P + H) * Wq, plane + Hq * Wq);
+      for (let ih = 0; ih < H; ih++) {
+        const dst = plane + (ih + P) * Wq, src = xOffset + (c * H + ih) * W;
+        f.fill(0, dst, dst + P);
+        f.set(x.subarray(src, src + W), dst + P);
+        f.fill(0, dst + P + W, dst + Wq);
+      }
+    }
+    f.fill(0, w0 + image, end);
+    return;
+  }
   f.fill(0, w0, end);
   for (let a = 0; a < S; a++) {
     for (let b = 0; b < S; b++) {
