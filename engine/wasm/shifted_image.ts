@@ -76,23 +76,20 @@ export function writeShiftedImage(f: Float32Array, x: Float32Array, g: Im2colB,
     f.fill(0, w0 + image, end);
     return;
   }
+  f.fill(0, w0, end); // one memset; cheaper than zeroing only the border row by row
   if (S === 1) {
-    // One plane per channel: zero the P-wide border and the slack, copy the rows inside.
+    // One plane per channel: copy the rows inside the border (a memcpy only pays off for long
+    // rows: a call costs about as much as copying ~64 floats in a loop).
     for (let c = 0; c < C; c++) {
       const plane = w0 + c * Hq * Wq;
-      f.fill(0, plane, plane + P * Wq);
-      f.fill(0, plane + (P + H) * Wq, plane + Hq * Wq);
       for (let ih = 0; ih < H; ih++) {
-        const dst = plane + (ih + P) * Wq, src = xOffset + (c * H + ih) * W;
-        f.fill(0, dst, dst + P);
-        f.set(x.subarray(src, src + W), dst + P);
-        f.fill(0, dst + P + W, dst + Wq);
+        const dst = plane + (ih + P) * Wq + P, src = xOffset + (c * H + ih) * W;
+        if (W >= 64) f.set(x.subarray(src, src + W), dst);
+        else for (let iw = 0; iw < W; iw++) f[dst + iw] = x[src + iw];
       }
     }
-    f.fill(0, w0 + image, end);
     return;
   }
-  f.fill(0, w0, end);
   for (let a = 0; a < S; a++) {
     for (let b = 0; b < S; b++) {
       // Q_ab[c][u][v] = x[c][u·S + a − P][v·S + b − P]: v range with the source column inside.
