@@ -9,6 +9,8 @@
  *
  * Reports the median step time, images/s and the process's peak RSS after the steps
  * (`process.resourceUsage().maxRSS`; the step is by far the largest allocation of a bench run).
+ * lossAndGrad's backward recycles the tape as it goes (engine/autograd.ts `freeTape`), so from
+ * the second step on activations and gradients reuse the first step's buffers.
  * Peer: none — the official PyTorch step is not runnable here (no torch on this machine).
  *
  * `--profile`: one extra step split into forward / loss / backward, each per op.

@@ -3,9 +3,9 @@
  *
  * An op computes its output eagerly, then `record()` attaches a backward closure when any input
  * requires grad (and grad is enabled). `backward(loss)` orders the tape topologically by a
- * depth-first search from the loss and runs each closure once, in reverse order. Gradients always
- * accumulate (`+=`): a tensor used twice — the normal case in YOLO-X's CSP blocks — receives the
- * sum of both contributions.
+ * depth-first search from the loss and runs each closure once, in reverse order. Gradients
+ * always accumulate (`+=`): a tensor used twice — the normal case in YOLO-X's CSP blocks —
+ * receives the sum of both contributions.
  */
 import { ShapeError } from './errors.js';
 import { releaseF32 } from './memory.js';
@@ -34,7 +34,8 @@ export function isGradEnabled(): boolean {
  * through `notifyOp` under their own op names.
  */
 export interface OpListener {
-  onOp(op: string, inputs: readonly Tensor[], output: Tensor, attrs: Readonly<Record<string, unknown>>): void;
+  onOp(op: string, inputs: readonly Tensor[], output: Tensor,
+    attrs: Readonly<Record<string, unknown>>): void;
   passive?: boolean;
 }
 let listener: OpListener | null = null;
@@ -84,7 +85,7 @@ export function record(
   return output;
 }
 
-/** Tensors reachable from `root` through producers, inputs before the tensors computed from them. */
+/** Tensors reachable from `root` through producers, each after the inputs it was computed from. */
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
@@ -131,7 +132,9 @@ const RELEASED = new Float32Array(new SharedArrayBuffer(0));
  * use unless `retainGrad` is set.
  */
 export function backward(root: Tensor, seed?: Float32Array, opts: BackwardOptions = {}): void {
-  if (!root.requiresGrad) throw new ShapeError('backward', 'root does not require grad', [root.shape]);
+  if (!root.requiresGrad) {
+    throw new ShapeError('backward', 'root does not require grad', [root.shape]);
+  }
   if (seed !== undefined && seed.length !== root.size) {
     throw new ShapeError('backward', `seed has ${seed.length} elements`, [root.shape]);
   }

@@ -72,7 +72,7 @@ function runGraph(freeTape: boolean): { grads: Buffer[]; stats: Buffer[]; t: Ten
 }
 
 describe('backward freeTape: same bits as keeping the tape', () => {
-  it('small graph (diamond, concat, reshape, BN): gradients, running stats; leaves and root kept', () => {
+  it('diamond/concat/reshape/BN graph: gradients, running stats; leaves, root kept', () => {
     const keep = runGraph(false);
     for (let r = 0; r < 2; r++) {
       const free = runGraph(true); // r = 1 draws its tensors from buffers released at r = 0
