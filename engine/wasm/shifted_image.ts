@@ -76,20 +76,26 @@ export function writeShiftedImage(f: Float32Array, x: Float32Array, g: Im2colB,
     f.fill(0, w0 + image, end);
     return;
   }
-  f.fill(0, w0, end); // one memset; cheaper than zeroing only the border row by row
   if (S === 1) {
-    // One plane per channel: copy the rows inside the border (a memcpy only pays off for long
-    // rows: a call costs about as much as copying ~64 floats in a loop).
+    // One pass: per plane, zero the top and bottom border rows; per row, write the left and
+    // right border zeros and the image row (a memcpy only pays off for long rows: a call costs
+    // about as much as copying ~64 floats in a loop).
     for (let c = 0; c < C; c++) {
       const plane = w0 + c * Hq * Wq;
+      f.fill(0, plane, plane + P * Wq);
+      f.fill(0, plane + (P + H) * Wq, plane + Hq * Wq);
       for (let ih = 0; ih < H; ih++) {
-        const dst = plane + (ih + P) * Wq + P, src = xOffset + (c * H + ih) * W;
+        const row = plane + (ih + P) * Wq, dst = row + P, src = xOffset + (c * H + ih) * W;
+        for (let i = 0; i < P; i++) f[row + i] = 0;
+        for (let i = P + W; i < Wq; i++) f[row + i] = 0;
         if (W >= 64) f.set(x.subarray(src, src + W), dst);
         else for (let iw = 0; iw < W; iw++) f[dst + iw] = x[src + iw];
       }
     }
+    f.fill(0, w0 + image, end);
     return;
   }
+  f.fill(0, w0, end);
   for (let a = 0; a < S; a++) {
     for (let b = 0; b < S; b++) {
       // Q_ab[c][u][v] = x[c][u·S + a − P][v·S + b − P]: v range with the source column inside.
