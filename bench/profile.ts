@@ -4,8 +4,8 @@
  * Forward: a passive op listener (engine/autograd.ts `withOpListener`) stamps the clock each
  * time an op is recorded or a fused fast path reports itself ('conv_fused', the eval BaseConv);
  * passive, so the forward runs exactly the path it runs unprofiled. The time since the previous
- * stamp is charged to that op, so module glue between ops is included in the op that follows. Work that records no op (the eval decode)
- * is reported as "(untaped)". Convolutions are split by kernel and stride and report GFLOP/s
+ * stamp is charged to that op, so module glue between ops is included in the op that follows.
+ * Work that records no op (the eval decode) is reported as "(untaped)". Convolutions are split by kernel and stride and report GFLOP/s
  * (2·N·O·OH·OW·Cg·KH·KW per conv). Time is also summed per model stage (module path prefix).
  *
  * Backward: every tape node reachable from the loss has its backward closure wrapped with a

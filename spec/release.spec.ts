@@ -46,7 +46,9 @@ describe('models/release: recycling dead intermediates of the eval forward', () 
     clearF32Pool();
     for (let r = 0; r < 3; r++) {
       const got = outputsOf(model, x);
-      for (const [k, v] of ref) expect(sameBits(got.get(k)!, v), `${k}, forward ${r}`).to.equal(true);
+      for (const [k, v] of ref) {
+        expect(sameBits(got.get(k)!, v), `${k}, forward ${r}`).to.equal(true);
+      }
     }
     // It did recycle: after a forward the free lists hold the last intermediates.
     clearF32Pool();
