@@ -300,6 +300,21 @@ describe('engine/gemm implicit im2col B (bIm2col) = GEMM on ops/im2col\'s matrix
       gemmReference({ ...base, c: want });
       gemmReference({ ...implicit, c: got });
       expect(sameBits(got, want), 'reference').to.equal(true);
+      // Accumulating into a non-zero C (no epilogue): the same bits as the explicit matrix.
+      const plain = { ...base, accumulate: true } as GemmArgs;
+      delete plain.bias;
+      delete plain.act;
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        const c0 = rng.fillUniform(allocF32(M * N), -1, 1);
+        const w = Float32Array.from(c0), g2 = Float32Array.from(c0);
+        const ww = allocF32(M * N), gg = allocF32(M * N);
+        ww.set(w);
+        gg.set(g2);
+        gemm({ ...plain, c: ww });
+        gemm({ ...plain, b: x, bIm2col: { ...q, OH, OW, xOffset: xOff }, c: gg });
+        expect(sameBits(gg, ww), `accumulate, ${threads} thread(s)`).to.equal(true);
+      }
     });
   }
 });

@@ -182,7 +182,9 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
   const cw = reg.c / 4;
   // Accumulating: the block starts as C. Otherwise the kernel starts its tiles from zero on
   // the first K block (ZERO_START), so the block needs no clearing.
-  if (g.accumulate) {
+  if (g.accumulate && img !== undefined) {
+    copyShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img, 'in');
+  } else if (g.accumulate) {
     for (let r = 0; r < mc; r++) {
       const s = co + (m0 + r) * ldc + n0, d = cw + r * ldw;
       f.set(c.subarray(s, s + nc), d);
@@ -206,7 +208,7 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
     }
   }
   if (img !== undefined) {
-    copyOutShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img);
+    copyShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img, 'out');
     return;
   }
   for (let r = 0; r < mc; r++) {
@@ -216,11 +218,12 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
 }
 
 /**
- * Copy out a C block over padded-width columns n' ∈ [n0, n0+nc): n' = oh·Wq + ow goes to
- * column oh·OW + ow of C when ow < OW; the other columns are dropped.
+ * Copy a C block over padded-width columns n' ∈ [n0, n0+nc) out to C ('out'), or C into it
+ * ('in', to accumulate): n' = oh·Wq + ow is column oh·OW + ow of C when ow < OW; the other
+ * columns are dropped (out) or left as they are (in: their sums are discarded).
  */
-function copyOutShifted(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
-  ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage): void {
+function copyShifted(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
+  ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage, dir: 'in' | 'out'): void {
   const { Wq, OW } = img;
   // Segments: the kept part of each output row inside [n0, n0+nc), as (src, dst, len) triples;
   // one segment when no column is padding (Wq = OW: 1-wide, stride-1 kernels).
@@ -236,8 +239,14 @@ function copyOutShifted(f: Float32Array, cw: number, ldw: number, c: Float32Arra
     const sr = cw + r * ldw, dr = c0 + r * ldc;
     for (let i = 0; i < seg.length; i += 3) {
       const s = sr + seg[i], d = dr + seg[i + 1], len = seg[i + 2];
-      if (len < 128) for (let j = 0; j < len; j++) c[d + j] = f[s + j];
-      else c.set(f.subarray(s, s + len), d);
+      if (dir === 'in') {
+        if (len < 128) for (let j = 0; j < len; j++) f[s + j] = c[d + j];
+        else f.set(c.subarray(d, d + len), s);
+      } else if (len < 128) {
+        for (let j = 0; j < len; j++) c[d + j] = f[s + j];
+      } else {
+        c.set(f.subarray(s, s + len), d);
+      }
     }
   }
 }
