@@ -38,6 +38,16 @@ export function allocF32(n: number): Float32Array {
 }
 
 /**
+ * Like `allocF32`, but a recycled buffer keeps its stale contents (a fresh one is zero): only for
+ * callers that write every element before anything reads it (the fused eval conv, concat), so
+ * the contents never depend on what the buffer held before.
+ */
+export function allocF32Overwritten(n: number): Float32Array {
+  const sab = n > 0 ? takePooled(n * 4) : null;
+  return new Float32Array(sab ?? new SharedArrayBuffer(n * 4));
+}
+
+/**
  * Returns `a`'s buffer to the free lists. The caller guarantees that nothing reads or writes it
  * afterwards (through `a` or any other view). Ignored unless `a` spans a whole SharedArrayBuffer.
  */

@@ -20,7 +20,8 @@
  */
 import { notifyOp } from '../engine/autograd.js';
 import { gemm, type GemmAct, type GemmArgs } from '../engine/gemm.js';
-import { Tensor } from '../engine/tensor.js';
+import { allocF32Overwritten } from '../engine/memory.js';
+import { Tensor, sizeOf } from '../engine/tensor.js';
 import { conv2dDims, type Conv2dDims, type Conv2dOptions } from './conv.js';
 
 type F32 = Float32Array;
@@ -61,7 +62,9 @@ export function conv2dAffineAct(x: Tensor, w: Tensor, scale: F32, shift: F32,
   if (scale.length !== d.O || shift.length !== d.O) {
     throw new Error(`conv2dAffineAct: scale/shift must have ${d.O} elements`);
   }
-  const y = Tensor.zeros([d.N, d.O, d.OH, d.OW]);
+  // Every element of y is written by the GEMM: no need to clear a recycled buffer.
+  const shape = [d.N, d.O, d.OH, d.OW];
+  const y = new Tensor(allocF32Overwritten(sizeOf(shape)), shape);
   conv2dAffineActForward(x.data, w.data, scale, shift, act, y.data, d);
   notifyOp('conv_fused', [x, w], y, { stride: d.S, padding: d.P, groups: d.G, act });
   return y;

@@ -9,6 +9,7 @@
  */
 import { notifyOp, record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
+import { allocF32Overwritten } from '../engine/memory.js';
 import { Tensor, sizeOf, stridesOf } from '../engine/tensor.js';
 import { parallelRange } from './parallel.js';
 
@@ -67,7 +68,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
   const total = lens.reduce((s, l) => s + l, 0);
   const outShape = xs[0].shape.map((d, i) => (i === a ? total : d));
   const [outer, inner] = outerInner(outShape, a);
-  const y = Tensor.zeros(outShape);
+  const y = new Tensor(allocF32Overwritten(sizeOf(outShape)), outShape); // every element set
   concatForward(xs.map((x) => x.data), lens, y.data, outer, inner);
   return record('concat', xs, y, (gy) => {
     let off = 0;
@@ -253,7 +254,7 @@ export function spaceToDepth2(x: Tensor): Tensor {
     throw new ShapeError('spaceToDepth2', 'x must be [N, C, H, W] with H and W even', [x.shape]);
   }
   const OH = H / 2, OW = W / 2, parity = [[0, 0], [1, 0], [0, 1], [1, 1]];
-  const y = Tensor.zeros([N, 4 * C, OH, OW]);
+  const y = new Tensor(allocF32Overwritten(N * C * H * W), [N, 4 * C, OH, OW]); // all set
   const xd = x.data, yd = y.data;
   for (let n = 0; n < N; n++) {
     for (let p = 0; p < 4; p++) {
