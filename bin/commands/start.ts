@@ -6,11 +6,11 @@
  * models/default/yolox_tiny_shapes.safetensors. Each phase is saved as it completes, so a rerun
  * after a crash (or with unchanged inputs) skips the finished phases.
  *
- * Default sizes (chosen for minutes on 2 cores): 100 val images at 160 px per eval, PTQ on the
- * first 32 train images, QAT 3 epochs × 8 steps of 16 (the first 128 train images). Measured on
- * the 2 shared cores (load ≈ 5): dataset 30 s (first run only), FP32 eval 9 s, PTQ + eval 16 s,
- * QAT 24 steps + eval 222 s, export + golden 4 s — about 4.5 min. --quick: 40 + 8 images at
- * 64 px, 6 QAT steps, about 14 s.
+ * Default sizes (chosen for minutes on 2 cores): the whole 500-image val split at 96 px (the
+ * default model's training size) per eval, PTQ on the first 32 train images, QAT 3 epochs × 32
+ * steps of 16 (the first 512 train images). Measured on the 2 cores, otherwise idle: dataset
+ * 30 s (first run only), FP32 eval 14 s, PTQ + eval 25 s, QAT 96 steps + eval 251 s, export +
+ * golden 1 s — about 5 min. --quick: 40 + 8 images at 64 px, 6 QAT steps, about 14 s.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,8 +46,8 @@ interface Preset {
 }
 
 const DEFAULT_PRESET: Preset = {
-  data: path.join('runs', 'data'), spec: DEFAULT_DATASET_SPEC, size: 160, limit: 100,
-  qatEpochs: 3, qatBatch: 16, qatImages: 128, drawImages: 4,
+  data: path.join('runs', 'data'), spec: DEFAULT_DATASET_SPEC, size: 96, limit: 500,
+  qatEpochs: 3, qatBatch: 16, qatImages: 512, drawImages: 4,
 };
 
 const QUICK_PRESET: Preset = {
