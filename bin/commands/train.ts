@@ -95,7 +95,7 @@ export const trainCommand: Command = {
     const resume = typeof opts.resume === 'string' && opts.resume !== '' ? opts.resume : null;
     const saved = resume === null ? null : readTrainStateMeta<RunRecord>(resume).run.info as
       Partial<CliInfo>;
-    const given = (name: keyof CliInfo | 'init'): string | null =>
+    const given = (name: keyof CliInfo): string | null =>
       typeof opts[name] === 'string' && opts[name] !== '' ? opts[name] as string : null;
     // On resume --data and --limit default to the saved ones; a different --limit is refused
     // (it would change every batch). The data folder may move, so it is not compared.
