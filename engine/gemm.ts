@@ -8,7 +8,7 @@
  *
  * Two paths, each deterministic on its own:
  * - fast (`gemm`, when WebAssembly SIMD128 and shared memory are available and M·N·K ≥ 4096):
- *   packed panels and a 6×8 f32x4 register tile in wasm (engine/wasm/), split over the thread
+ *   packed panels and a 3×8 f32x4 register tile in wasm (engine/wasm/), split over the thread
  *   pool (engine/threads/) by blocks of C. Each C element is accumulated in FLOAT32 in a fixed
  *   order: acc = (accumulate ? C : 0), then acc = f32(acc + f32(a_k·b_k)) for k = 0, 1, …, K−1
  *   (separate multiply and add, no FMA). So 1 and N threads give bit-identical results.

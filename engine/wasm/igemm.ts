@@ -24,7 +24,7 @@ const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 /**
  * Pack op(A)[m0…m0+mcb, pc…pc+kc] as int16 pairs at byte address `dst`. Untransposed A is staged
  * as int16 rows (Int16Array.set sign-extends the int8 values), so each k pair is one 32-bit word
- * and the float packer pack_cols_6 builds the panels; transposed A is packed in JS.
+ * and the float packer pack_cols_MR builds the panels; transposed A is packed in JS.
  */
 function packA(g: GemmInt8Args, kern: Kernels, buf: SharedArrayBuffer, reg: Region, dst: number,
   m0: number, mcb: number, pc: number, kc: number): void {

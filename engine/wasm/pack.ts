@@ -5,7 +5,7 @@
  * read. All copies move 32-bit patterns (i32 / v128 / i64 loads), so every float is kept bit for
  * bit, NaN payloads included.
  *
- * Shape legend: S has rows of stride `ld` bytes; W is the panel width (MR = 6 for A, NR = 8 for B);
+ * Shape legend: S has rows of stride `ld` bytes; W is the panel width (MR = 3 for A, NR = 8 for B);
  * `np` panels, each `kc` steps of W values, are written contiguously from `dst`.
  *   pack_rows_W: panel q, step k, lane i = S[k][q·W + i]   (S is kc × np·W: B, or Aᵀ)
  *   pack_cols_W: panel q, step k, lane i = S[q·W + i][k]   (S is np·W × kc: A, or Bᵀ)
@@ -13,7 +13,7 @@
  *                 (S[2k][8q + j], S[2k+1][8q + j])        (S is 2·kc × np·8 int8: B)
  *   pack_table_W: panel q, step k, lane i = f32 at table[k] + 4·(q·W + i)   (rows anywhere)
  * The float packers also serve the int8 A panels: a staged int16 row holds (a[2k], a[2k+1]) as
- * one 32-bit word per pair, so pack_cols_6 over words is exactly the int8 A layout.
+ * one 32-bit word per pair, so pack_cols_MR over words is exactly the int8 A layout.
  * np must be ≥ 1.
  */
 import { Code, I32, Op, type FuncDef, type ValType } from './encoder.js';

@@ -11,7 +11,7 @@
  */
 import { buildGemmModule, MEMORY_MAX_PAGES, SGEMM_SHAPE } from './kernels.js';
 
-/** Block sizes of the drivers (elements). MC is a multiple of both kernels' MR (6). */
+/** Block sizes of the drivers (elements). MC is a multiple of both kernels' MR (3). */
 export const MC = 96;
 export const KC = 256;
 export const NC = 512;
