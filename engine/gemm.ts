@@ -218,7 +218,7 @@ export function gemm(g: GemmArgs): void {
     img = shiftedImageLayout(g.bIm2col, free);
     free += img.bytes;
     ensureMemoryBytes(free);
-    writeShiftedImage(new Float32Array(mainThreadKernels().memory.buffer), g.b, g.bIm2col, img);
+    writeShiftedImage(mainThreadKernels(), g.b, g.bIm2col, img);
   }
   const plan: JobPlan = planJobs(M, img?.nCols ?? N, parallel ? threads : 1);
   if (img !== undefined) plan.img = img;

@@ -24,6 +24,7 @@
  *   a0·b0j + a1·b1j, added to the int32 accumulator (exact: |sum| < 2^31 for K < 2^16).
  */
 import { Code, I32, ModuleBuilder, Op, Simd, V128, type FuncDef, type ValType } from './encoder.js';
+import { copyKernels } from './copy.js';
 import { packKernels } from './pack.js';
 import { emitSilu, SILU_TEMPS, siluTemps } from './silu.js';
 
@@ -210,13 +211,13 @@ export const MEMORY_MAX_PAGES = 16384;
 
 /**
  * The engine's kernel module, importing `env.memory` (shared, at least `minPages`): the two block
- * kernels and the float packers of pack.ts.
+ * kernels, the float packers of pack.ts and the row copies of copy.ts.
  */
 export function buildGemmModule(minPages: number, sg = SGEMM_SHAPE,
   ig = IGEMM_SHAPE): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder({ module: 'env', field: 'memory', minPages,
     maxPages: MEMORY_MAX_PAGES, shared: true });
   mb.add(sgemmKernel(sg)).add(igemmKernel(ig));
-  for (const f of packKernels(sg.mr, sg.nr)) mb.add(f);
+  for (const f of [...packKernels(sg.mr, sg.nr), ...copyKernels()]) mb.add(f);
   return mb.encode();
 }

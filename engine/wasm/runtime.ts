@@ -9,6 +9,7 @@
  * a GEMM may keep A packed once for all its jobs (see sgemm.ts). The memory is created on the
  * main thread, grown when the pool grows, and posted to the workers with the compiled module.
  */
+import type { RowCopier } from './copy.js';
 import { buildGemmModule, MEMORY_MAX_PAGES, SGEMM_SHAPE } from './kernels.js';
 
 /** Block sizes of the drivers (elements). MC is a multiple of both kernels' MR (3). */
@@ -61,6 +62,9 @@ export interface Kernels {
   packB8Pairs: Packer;
   /** B panels (width NR) from rows at the byte addresses of an i32 table (src = table). */
   packBTable: Packer;
+  /** Blocks of rows copied inside wasm memory, every value / every second value (copy.ts). */
+  copyRows1: RowCopier;
+  copyRows2: RowCopier;
 }
 
 let simd: boolean | null = null;
@@ -107,6 +111,7 @@ export function instantiateKernels(module: WebAssembly.Module,
     packARows: ex[`pack_rows_${mr}`] as Packer, packACols: ex[`pack_cols_${mr}`] as Packer,
     packBRows: ex[`pack_rows_${nr}`] as Packer, packBCols: ex[`pack_cols_${nr}`] as Packer,
     packB8Pairs: ex.pack_pairs_8 as Packer, packBTable: ex[`pack_table_${nr}`] as Packer,
+    copyRows1: ex.copy_rows_1 as RowCopier, copyRows2: ex.copy_rows_2 as RowCopier,
   };
 }
 

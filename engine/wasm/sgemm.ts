@@ -183,7 +183,7 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
   // Accumulating: the block starts as C. Otherwise the kernel starts its tiles from zero on
   // the first K block (ZERO_START), so the block needs no clearing.
   if (g.accumulate && img !== undefined) {
-    copyShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img, 'in');
+    copyShiftedIn(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img);
   } else if (g.accumulate) {
     for (let r = 0; r < mc; r++) {
       const s = co + (m0 + r) * ldc + n0, d = cw + r * ldw;
@@ -208,7 +208,7 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
     }
   }
   if (img !== undefined) {
-    copyShifted(f, cw, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img, 'out');
+    copyShiftedOut(kern, f, reg, ldw, c, co + m0 * ldc, ldc, mc, n0, nc, img);
     return;
   }
   for (let r = 0; r < mc; r++) {
@@ -218,35 +218,59 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
 }
 
 /**
- * Copy a C block over padded-width columns n' ∈ [n0, n0+nc) out to C ('out'), or C into it
- * ('in', to accumulate): n' = oh·Wq + ow is column oh·OW + ow of C when ow < OW; the other
- * columns are dropped (out) or left as they are (in: their sums are discarded).
+ * The kept columns of a C block over padded-width columns n' ∈ [n0, n0+nc): n' = oh·Wq + ow is
+ * column oh·OW + ow of C when ow < OW, dropped otherwise. As (block column, C column, length)
+ * triples, one per output row met, in increasing order; their C columns are contiguous. One
+ * triple when no column is padding (Wq = OW: 1-wide, stride-1 kernels).
  */
-function copyShifted(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
-  ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage, dir: 'in' | 'out'): void {
+function keptSegments(n0: number, nc: number, img: ShiftedImage): number[] {
   const { Wq, OW } = img;
-  // Segments: the kept part of each output row inside [n0, n0+nc), as (src, dst, len) triples;
-  // one segment when no column is padding (Wq = OW: 1-wide, stride-1 kernels).
-  const seg: number[] = Wq === OW ? [0, n0, nc] : [];
-  for (let n = n0; n < n0 + nc && Wq !== OW;) {
+  if (Wq === OW) return [0, n0, nc];
+  const seg: number[] = [];
+  for (let n = n0; n < n0 + nc;) {
     const oh = Math.floor(n / Wq), ow = n - oh * Wq;
     const end = Math.min(n0 + nc, (oh + 1) * Wq); // this output row's part of the block
     const len = Math.min(OW, ow + end - n) - ow;
     if (len > 0) seg.push(n - n0, oh * OW + ow, len);
     n = end;
   }
+  return seg;
+}
+
+/** Copy C's values at the kept columns into the block (to accumulate onto them). */
+function copyShiftedIn(f: Float32Array, cw: number, ldw: number, c: Float32Array, c0: number,
+  ldc: number, mc: number, n0: number, nc: number, img: ShiftedImage): void {
+  const seg = keptSegments(n0, nc, img);
   for (let r = 0; r < mc; r++) {
-    const sr = cw + r * ldw, dr = c0 + r * ldc;
     for (let i = 0; i < seg.length; i += 3) {
-      const s = sr + seg[i], d = dr + seg[i + 1], len = seg[i + 2];
-      if (dir === 'in') {
-        if (len < 128) for (let j = 0; j < len; j++) f[s + j] = c[d + j];
-        else f.set(c.subarray(d, d + len), s);
-      } else if (len < 128) {
-        for (let j = 0; j < len; j++) c[d + j] = f[s + j];
-      } else {
-        c.set(f.subarray(s, s + len), d);
-      }
+      copyRow(f, cw + r * ldw + seg[i], c, c0 + r * ldc + seg[i + 1], seg[i + 2]);
     }
   }
+}
+
+/**
+ * Copy the block's kept columns out to C. With several segments they are first gathered, in
+ * wasm, into rows of the staging area (copy_rows_1 per segment over all rows), so each row of
+ * C then takes one contiguous copy instead of one per output row.
+ */
+function copyShiftedOut(kern: Kernels, f: Float32Array, reg: Region, ldw: number,
+  c: Float32Array, c0: number, ldc: number, mc: number, n0: number, nc: number,
+  img: ShiftedImage): void {
+  const seg = keptSegments(n0, nc, img);
+  if (seg.length === 0) return;
+  const first = seg[1];
+  let kept = 0;
+  for (let i = 2; i < seg.length; i += 3) kept += seg[i];
+  let src = reg.c / 4, ld = ldw;
+  if (seg.length > 3) {
+    for (let i = 0; i < seg.length; i += 3) {
+      kern.copyRows1(reg.c + 4 * seg[i], 4 * ldw, reg.s + 4 * (seg[i + 1] - first), 4 * kept,
+        mc, seg[i + 2]);
+    }
+    src = reg.s / 4;
+    ld = kept;
+  } else {
+    src += seg[0];
+  }
+  for (let r = 0; r < mc; r++) copyRow(c, c0 + r * ldc + first, f, src + r * ld, kept);
 }

@@ -23,6 +23,8 @@
  * at the end); those values reach only discarded columns.
  */
 import type { Im2colB } from '../gemm.js';
+import type { RowCopier } from './copy.js';
+import type { Kernels } from './runtime.js';
 
 /** B[k][n] of the implicit column matrix (the readable definition; the reference GEMM's). */
 export function im2colAt(x: Float32Array, g: Im2colB, k: number, n: number): number {
@@ -41,17 +43,27 @@ export interface ShiftedImage {
   Hq: number; Wq: number;
   /** Columns of the GEMM over the padded width: OH·Wq. */
   nCols: number;
-  /** Bytes the image and its slack occupy from `base`. */
+  /** Byte address of the staged copy of x that the wasm row copies read (after the image). */
+  stage: number;
+  /** Bytes the image, its slack and the staged copy occupy from `base`. */
   bytes: number;
 }
+
+const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** True when the padded image is x itself (no padding, stride 1): it is copied in directly. */
+const isDirect = (g: Im2colB): boolean => g.S === 1 && g.P === 0;
 
 /** The layout of `g`'s image placed at byte address `base` (64-byte aligned by the caller). */
 export function shiftedImageLayout(g: Im2colB, base: number): ShiftedImage {
   const Hq = Math.ceil((g.H + 2 * g.P) / g.S), Wq = Math.ceil((g.W + 2 * g.P) / g.S);
   // Slack: the furthest read is a discarded column up to one panel (8) plus a row beyond.
   const words = g.S * g.S * g.C * Hq * Wq + 2 * Wq + 64;
+  const imageBytes = align64(4 * words);
+  // The staged x, plus 16 bytes that copy_rows_2's last group may read past it.
+  const stageBytes = isDirect(g) ? 0 : align64(4 * g.C * g.H * g.W + 16);
   return { base, C: g.C, S: g.S, KH: g.KH, KW: g.KW, OW: g.OW, Hq, Wq, nCols: g.OH * Wq,
-    bytes: Math.ceil((4 * words) / 64) * 64 };
+    stage: base + imageBytes, bytes: imageBytes + stageBytes };
 }
 
 /** Byte address of row k of B (column n' = 0). */
@@ -63,57 +75,49 @@ export function shiftedRowAddr(L: ShiftedImage, k: number): number {
 }
 
 /**
- * Write the padded, phase-split image of x (geometry g) into the wasm memory view `f` at
- * L.base, zeros everywhere else in L.bytes (padding, phase overhang, slack).
+ * Write the padded, phase-split image of x (geometry g) into wasm memory at L.base, zeros
+ * everywhere else in the image's span (padding, phase overhang, slack). x is first copied into
+ * wasm memory whole (one memcpy, at L.stage); then, per phase (a, b) and channel c, the block
+ * of rows Q_ab[c][u][v] = x[c][u·S + a − P][v·S + b − P] that falls inside x is one wasm row
+ * copy (copy.ts: every value for S = 1, every second one for S = 2; a plain loop otherwise).
  */
-export function writeShiftedImage(f: Float32Array, x: Float32Array, g: Im2colB,
+export function writeShiftedImage(kern: Kernels, x: Float32Array, g: Im2colB,
   L: ShiftedImage): void {
+  const f = new Float32Array(kern.memory.buffer);
   const { C, H, W, P, S, xOffset } = g, { Hq, Wq } = L, w0 = L.base / 4;
-  const image = S * S * C * Hq * Wq, end = w0 + L.bytes / 4;
-  if (S === 1 && P === 0) {
+  const image = S * S * C * Hq * Wq, end = L.stage / 4;
+  if (isDirect(g)) {
     // No padding: the image itself (a 1×1 conv's B), then zero slack.
     f.set(x.subarray(xOffset, xOffset + image), w0);
     f.fill(0, w0 + image, end);
     return;
   }
-  if (S === 1) {
-    // One pass: per plane, zero the top and bottom border rows; per row, write the left and
-    // right border zeros and the image row (a memcpy only pays off for long rows: a call costs
-    // about as much as copying ~64 floats in a loop).
-    for (let c = 0; c < C; c++) {
-      const plane = w0 + c * Hq * Wq;
-      f.fill(0, plane, plane + P * Wq);
-      f.fill(0, plane + (P + H) * Wq, plane + Hq * Wq);
-      for (let ih = 0; ih < H; ih++) {
-        const row = plane + (ih + P) * Wq, dst = row + P, src = xOffset + (c * H + ih) * W;
-        for (let i = 0; i < P; i++) f[row + i] = 0;
-        for (let i = P + W; i < Wq; i++) f[row + i] = 0;
-        if (W >= 64) f.set(x.subarray(src, src + W), dst);
-        else for (let iw = 0; iw < W; iw++) f[dst + iw] = x[src + iw];
-      }
-    }
-    f.fill(0, w0 + image, end);
-    return;
-  }
+  f.set(x.subarray(xOffset, xOffset + C * H * W), L.stage / 4);
   f.fill(0, w0, end);
+  const copy = S === 1 ? kern.copyRows1 : S === 2 ? kern.copyRows2 : stridedCopy(f, S);
   for (let a = 0; a < S; a++) {
+    // Rows u and columns v whose source row / column is inside x.
+    const uLo = Math.max(0, Math.ceil((P - a) / S));
+    const uHi = Math.min(Hq, Math.floor((H - 1 + P - a) / S) + 1);
     for (let b = 0; b < S; b++) {
-      // Q_ab[c][u][v] = x[c][u·S + a − P][v·S + b − P]: v range with the source column inside.
       const vLo = Math.max(0, Math.ceil((P - b) / S));
       const vHi = Math.min(Wq, Math.floor((W - 1 + P - b) / S) + 1);
+      if (uHi <= uLo || vHi <= vLo) continue;
       for (let c = 0; c < C; c++) {
-        const plane = w0 + ((a * S + b) * C + c) * Hq * Wq;
-        for (let u = 0; u < Hq; u++) {
-          const ih = u * S + a - P;
-          if (ih < 0 || ih >= H || vHi <= vLo) continue;
-          const src = xOffset + (c * H + ih) * W + b - P, dst = plane + u * Wq;
-          if (S === 1) {
-            f.set(x.subarray(src + vLo, src + vHi), dst + vLo);
-          } else {
-            for (let v = vLo; v < vHi; v++) f[dst + v] = x[src + v * S];
-          }
-        }
+        const plane = L.base + 4 * ((a * S + b) * C + c) * Hq * Wq;
+        const src = L.stage + 4 * ((c * H + uLo * S + a - P) * W + vLo * S + b - P);
+        copy(src, 4 * S * W, plane + 4 * (uLo * Wq + vLo), 4 * Wq, uHi - uLo, vHi - vLo);
       }
     }
   }
+}
+
+/** copy_rows_S as a plain loop over the memory view `f`, for strides the wasm has no copy for. */
+function stridedCopy(f: Float32Array, S: number): RowCopier {
+  return (src, srcRow, dst, dstRow, rows, n) => {
+    for (let r = 0; r < rows; r++) {
+      const s = (src + r * srcRow) / 4, d = (dst + r * dstRow) / 4;
+      for (let i = 0; i < n; i++) f[d + i] = f[s + i * S];
+    }
+  };
 }
