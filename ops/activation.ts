@@ -10,11 +10,15 @@
  *   exp          eˣ                                 d/dx  = eˣ
  *   log          ln x                               d/dx  = 1/x
  * Backward kernels recompute what they need from x in float64 and accumulate into gx.
+ * Sigmoid and SiLU also have a wasm path with the same bits (logistic_fast.ts).
  * The recorded ops run the kernels over chunks of elements on all threads (ops/parallel.ts);
  * each element's arithmetic is the same whatever the chunk, so the bits are too.
  */
 import { record } from '../engine/autograd.js';
 import { Tensor } from '../engine/tensor.js';
+import {
+  fastLogisticAvailable, logisticBackwardFast, logisticForwardFast,
+} from './logistic_fast.js';
 import { parallelRange } from './parallel.js';
 
 type F32 = Float32Array;
@@ -85,15 +89,29 @@ export function logBackward(x: F32, gy: F32, gx: F32): void {
 
 export type UnaryOp = 'sigmoid' | 'silu' | 'hardsigmoid' | 'relu' | 'exp' | 'log';
 
-/** Each unary op's forward and backward kernel, by name (workers look them up here). */
+/**
+ * Each unary op's forward and backward kernel, by name (workers look them up here). Sigmoid and
+ * SiLU take the bit-identical wasm path when it is available (logistic_fast.ts); the loops
+ * above are its reference and the fallback.
+ */
 export const UNARY_KERNELS: {
   readonly [K in UnaryOp]: {
     forward: (x: F32, y: F32) => void;
     backward: (x: F32, gy: F32, gx: F32) => void;
   };
 } = {
-  sigmoid: { forward: sigmoidForward, backward: sigmoidBackward },
-  silu: { forward: siluForward, backward: siluBackward },
+  sigmoid: {
+    forward: (x, y) => (fastLogisticAvailable()
+      ? logisticForwardFast('sigmoid', x, y) : sigmoidForward(x, y)),
+    backward: (x, gy, gx) => (fastLogisticAvailable()
+      ? logisticBackwardFast('sigmoid', x, gy, gx) : sigmoidBackward(x, gy, gx)),
+  },
+  silu: {
+    forward: (x, y) => (fastLogisticAvailable()
+      ? logisticForwardFast('silu', x, y) : siluForward(x, y)),
+    backward: (x, gy, gx) => (fastLogisticAvailable()
+      ? logisticBackwardFast('silu', x, gy, gx) : siluBackward(x, gy, gx)),
+  },
   hardsigmoid: { forward: hardsigmoidForward, backward: hardsigmoidBackward },
   relu: { forward: reluForward, backward: reluBackward },
   exp: { forward: expForward, backward: expBackward },

@@ -7,7 +7,7 @@
  * and process exit interrupt the wait.
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { instantiateKernels } from '../wasm/runtime.js';
+import { instantiateKernels, setWorkerKernels } from '../wasm/runtime.js';
 import { drain } from './control.js';
 import type { Task } from './tasks.js';
 
@@ -28,6 +28,7 @@ interface Message {
 
 const init = workerData as Init;
 const kern = instantiateKernels(init.module, init.memory);
+setWorkerKernels(kern, init.index);
 const slot = init.index - 1;
 let seen = 0;
 for (;;) {

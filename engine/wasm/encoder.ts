@@ -36,6 +36,12 @@ export const Simd = {
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
   f32x4Div: 0xe7, f32x4Max: 0xe9,
   i32x4TruncSatF32x4S: 0xf8,
+  // Double lanes (exp64.ts, logistic.ts).
+  f32x4DemoteF64x2Zero: 0x5e,
+  f64x2PromoteLowF32x4: 0x5f, f64x2Lt: 0x49, f64x2Ge: 0x4c,
+  i64x2Shl: 0xcb, i64x2Add: 0xce,
+  f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+  f64x2Div: 0xf3, f64x2Trunc: 0x7a,
 } as const;
 
 /** Unsigned LEB128 of a non-negative integer below 2^32. */
@@ -132,9 +138,22 @@ export class Code {
     d.setInt32(0, v, true);
     return this.splatConst(d);
   }
+  /** v128.const with two equal f64 lanes (the exact double). */
+  f64x2(v: number): this {
+    const d = new DataView(new ArrayBuffer(8));
+    d.setFloat64(0, v, true);
+    return this.splatConst(d);
+  }
+  /** v128.const with two equal i64 lanes. */
+  i64x2(v: bigint): this {
+    const d = new DataView(new ArrayBuffer(8));
+    d.setBigInt64(0, BigInt.asIntN(64, v), true);
+    return this.splatConst(d);
+  }
   private splatConst(lane: DataView): this {
     this.simd(Simd.v128Const);
-    for (let i = 0; i < 16; i++) this.bytes.push(lane.getUint8(i % 4));
+    const w = lane.byteLength;
+    for (let i = 0; i < 16; i++) this.bytes.push(lane.getUint8(i % w));
     return this;
   }
   /** Load 8 int8 values, sign-extended to an i16x8 vector. */

@@ -25,6 +25,7 @@
  */
 import { Code, I32, ModuleBuilder, Op, Simd, V128, type FuncDef, type ValType } from './encoder.js';
 import { copyKernels } from './copy.js';
+import { logisticKernels } from './logistic.js';
 import { packKernels } from './pack.js';
 import { emitSilu, SILU_TEMPS, siluTemps } from './silu.js';
 
@@ -211,13 +212,16 @@ export const MEMORY_MAX_PAGES = 16384;
 
 /**
  * The engine's kernel module, importing `env.memory` (shared, at least `minPages`): the two block
- * kernels, the float packers of pack.ts and the row copies of copy.ts.
+ * kernels, the float packers of pack.ts, the row copies of copy.ts and the float64 sigmoid/SiLU
+ * of logistic.ts.
  */
 export function buildGemmModule(minPages: number, sg = SGEMM_SHAPE,
   ig = IGEMM_SHAPE): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder({ module: 'env', field: 'memory', minPages,
     maxPages: MEMORY_MAX_PAGES, shared: true });
   mb.add(sgemmKernel(sg)).add(igemmKernel(ig));
-  for (const f of [...packKernels(sg.mr, sg.nr), ...copyKernels()]) mb.add(f);
+  for (const f of [...packKernels(sg.mr, sg.nr), ...copyKernels(), ...logisticKernels()]) {
+    mb.add(f);
+  }
   return mb.encode();
 }

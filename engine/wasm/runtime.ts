@@ -65,7 +65,18 @@ export interface Kernels {
   /** Blocks of rows copied inside wasm memory, every value / every second value (copy.ts). */
   copyRows1: RowCopier;
   copyRows2: RowCopier;
+  /** σ and SiLU over float32 arrays in wasm memory (logistic.ts): forward (x, y, quads) and
+   * backward (x, gy, gx, quads), byte addresses. */
+  sigmoidFwd: LogisticForward;
+  sigmoidBwd: LogisticBackward;
+  siluFwd: LogisticForward;
+  siluBwd: LogisticBackward;
+  /** e^a over float64 arrays (a, out, pairs): the exp of the σ kernels alone, for tests. */
+  expF64: LogisticForward;
 }
+
+export type LogisticForward = (x: number, y: number, quads: number) => void;
+export type LogisticBackward = (x: number, gy: number, gx: number, quads: number) => void;
 
 let simd: boolean | null = null;
 let compiled: WebAssembly.Module | null = null;
@@ -112,6 +123,9 @@ export function instantiateKernels(module: WebAssembly.Module,
     packBRows: ex[`pack_rows_${nr}`] as Packer, packBCols: ex[`pack_cols_${nr}`] as Packer,
     packB8Pairs: ex.pack_pairs_8 as Packer, packBTable: ex[`pack_table_${nr}`] as Packer,
     copyRows1: ex.copy_rows_1 as RowCopier, copyRows2: ex.copy_rows_2 as RowCopier,
+    sigmoidFwd: ex.sigmoid_fwd as LogisticForward, sigmoidBwd: ex.sigmoid_bwd as LogisticBackward,
+    siluFwd: ex.silu_fwd as LogisticForward, siluBwd: ex.silu_bwd as LogisticBackward,
+    expF64: ex.exp_f64 as LogisticForward,
   };
 }
 
@@ -144,4 +158,19 @@ export function ensureMemoryBytes(bytes: number): void {
 export function mainThreadKernels(): Kernels {
   if (mainKernels === null) mainKernels = instantiateKernels(kernelModule(), sharedMemory());
   return mainKernels;
+}
+
+let workerKernels: { kern: Kernels; index: number } | null = null;
+
+/** Called once by a pool worker: its kernels and thread index (= its scratch region). */
+export function setWorkerKernels(kern: Kernels, index: number): void {
+  workerKernels = { kern, index };
+}
+
+/**
+ * The calling thread's kernels and scratch region index: a worker's own, else the main
+ * thread's (region 0). A thread runs one job at a time, so a job may use its region freely.
+ */
+export function threadKernels(): { kern: Kernels; index: number } {
+  return workerKernels ?? { kern: mainThreadKernels(), index: 0 };
 }
