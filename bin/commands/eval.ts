@@ -21,6 +21,7 @@ import { sortedCategoryIds } from '../../eval/coco_classes.js';
 import { readImage } from '../../eval/image/decode.js';
 import { postprocess, toCocoResults } from '../../eval/postprocess.js';
 import { batchTensor, letterboxCocoEval } from '../../eval/preprocess.js';
+import { releaseForward } from '../../models/release.js';
 import {
   CKPT_OPTION, THREADS_OPTION, applyThreads, loadEvalModel, sizeOption, str,
 } from './model_options.js';
@@ -84,8 +85,14 @@ export const evalCommand: Command = {
       // The evaluator's ratio uses the annotation's size (the decoded size when absent).
       const h = im.height ?? img.height, w = im.width ?? img.width;
       const lb = letterboxCocoEval(img, size);
-      const { output } = noGrad(() => model.call(batchTensor([lb])));
-      const found = postprocess(output!, { confThre, nmsThre })[0];
+      // The forward's buffers go back to the allocator once the detections are read out, so
+      // the next image reuses them (models/release.ts).
+      const found = noGrad(() => {
+        const o = model.call(batchTensor([lb]));
+        const res = postprocess(o.output!, { confThre, nmsThre })[0];
+        releaseForward(o);
+        return res;
+      });
       dets.push(...toCocoResults(found, im.id, Math.min(size / h, size / w), classIds));
       bar.increment();
     }

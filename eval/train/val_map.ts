@@ -17,6 +17,7 @@ import { sortedCategoryIds } from '../coco_classes.js';
 import { readImage } from '../image/decode.js';
 import { postprocess, toCocoResults } from '../postprocess.js';
 import { batchTensor, letterboxCocoEval, type Letterboxed } from '../preprocess.js';
+import { releaseForward } from '../../models/release.js';
 import type { YOLOX } from '../../models/yolox.js';
 
 export interface ValOptions {
@@ -68,8 +69,15 @@ export class CocoValSet {
     this.dropped = 0;
     for (let i = 0; i < this.inputs.length; i += B) {
       const chunk = this.inputs.slice(i, i + B);
-      const { output } = noGrad(() => model.call(batchTensor(chunk.map((c) => c.lb))));
-      postprocess(output!, { confThre, nmsThre }).forEach((found, j) => {
+      // The forward's buffers go back to the allocator once the detections are read out, so
+      // the next chunk reuses them (models/release.ts).
+      const perImage = noGrad(() => {
+        const o = model.call(batchTensor(chunk.map((c) => c.lb)));
+        const res = postprocess(o.output!, { confThre, nmsThre });
+        releaseForward(o);
+        return res;
+      });
+      perImage.forEach((found, j) => {
         const { id, lb } = chunk[j];
         for (const d of toCocoResults(found, id, lb.ratio, this.classIds)) {
           if (d.bbox.every(Number.isFinite) && Number.isFinite(d.score)) dets.push(d);
