@@ -89,10 +89,10 @@ export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDi
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
   const geom = groupGeometry(d);
   const direct = isPointwise(d);
-  // Without bias, the fast GEMM gathers col's blocks straight from x (GemmArgs.bIm2col, the
-  // same bits as the written-out matrix); otherwise col is written out once per image and group.
-  // (bIm2col with `accumulate` gave wrong sums when tried: the bias cases of spec/ops_conv.)
-  const implicit = !direct && b === null && fastGemmAvailable();
+  // The fast GEMM gathers col's blocks straight from x (GemmArgs.bIm2col, the same bits as the
+  // written-out matrix, with or without a bias to accumulate onto: spec/conv_fused); the
+  // reference path writes col out once per image and group.
+  const implicit = !direct && fastGemmAvailable();
   const col = direct || implicit ? null : scratchF32(0, Kc * OHW);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
