@@ -142,6 +142,32 @@ describe('dataset: generation is deterministic', () => {
     const bad = batch.images.data.filter((v) => !(v >= 0 && v <= 255 && Number.isInteger(v)));
     expect(bad.length).to.equal(0);
   });
+
+  it('the decoded-image cache keeps at most its byte budget and changes no batch', () => {
+    const dir = dirs[0];
+    const open = (cacheBytes: number) => new CocoDetectionDataset(
+      path.join(dir, SPLIT_DIRS.train), path.join(dir, SPLIT_ANNOTATIONS.train), { cacheBytes });
+    const imageBytes = SMALL.size * SMALL.size * 3;
+    // Room for two decoded images: the first two used stay cached (the same object comes back),
+    // a third is decoded again on every use.
+    const ds = open(2 * imageBytes + 1);
+    expect(ds.loadImage(0)).to.equal(ds.loadImage(0));
+    expect(ds.loadImage(1)).to.equal(ds.loadImage(1));
+    expect(ds.loadImage(2)).to.not.equal(ds.loadImage(2));
+    // A caller may scribble on what pullItem returns: the cached pixels do not change.
+    const first = ds.pullItem(0, 64, 64);
+    const copy = Uint8Array.from(first.image.data);
+    first.image.data.fill(7);
+    expect(Buffer.from(ds.pullItem(0, 64, 64).image.data).equals(Buffer.from(copy))).to.equal(true);
+    // Mosaic batches over several epochs: bit-identical with and without the cache.
+    const opts = { batchSize: 4, inputSize: 128, seed: 3, mosaicProb: 1 };
+    const cached = new TrainLoader(open(1 << 30), opts), plain = new TrainLoader(open(0), opts);
+    for (const [epoch, it] of [[0, 0], [0, 1], [1, 0], [2, 1]]) {
+      const a = cached.batch(epoch, it), b = plain.batch(epoch, it);
+      expect(Buffer.from(a.images.data.buffer).equals(Buffer.from(b.images.data.buffer)),
+        `epoch ${epoch} iteration ${it}`).to.equal(true);
+    }
+  });
 });
 
 describe('dataset: annotations', () => {

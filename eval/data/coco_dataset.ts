@@ -31,8 +31,13 @@ export interface CocoItem {
 }
 
 export interface CocoDatasetOptions {
-  /** Keep decoded images in memory (≈ w·h·3 bytes each). Default false: decode on every use. */
-  cache?: boolean;
+  /**
+   * Keep decoded images in memory, up to this many bytes in total (w·h·3 each): the first
+   * images used stay decoded, and once the budget is spent the others are decoded on every
+   * use. Default 0: no cache. Cached images are never handed out (pullItem resizes a copy), so
+   * the cache cannot change what a caller sees.
+   */
+  cacheBytes?: number;
 }
 
 export class CocoDetectionDataset implements DetectionSource {
@@ -42,7 +47,9 @@ export class CocoDetectionDataset implements DetectionSource {
   /** Category names in class-index order. */
   readonly classNames: string[];
   private readonly indexOfId: Map<number, number>;
-  private readonly cache: Map<number, Image8> | null;
+  private readonly cache = new Map<number, Image8>();
+  private readonly cacheBudget: number;
+  private cacheUsed = 0;
 
   constructor(
     readonly imageDir: string,
@@ -85,7 +92,7 @@ export class CocoDetectionDataset implements DetectionSource {
       if (a.area > 0 && x2 >= x1 && y2 >= y1) it.targets.push([x1, y1, x2, y2, cls]);
     }
     this.items = items;
-    this.cache = options.cache === true ? new Map() : null;
+    this.cacheBudget = options.cacheBytes ?? 0;
   }
 
   get length(): number {
@@ -105,7 +112,7 @@ export class CocoDetectionDataset implements DetectionSource {
 
   /** Decodes image i (RGB); checks it has the size the annotations state. */
   loadImage(i: number): Image8 {
-    const cached = this.cache?.get(i);
+    const cached = this.cache.get(i);
     if (cached !== undefined) return cached;
     const it = this.items[i];
     const img = readImage(path.join(this.imageDir, it.fileName));
@@ -115,7 +122,10 @@ export class CocoDetectionDataset implements DetectionSource {
           `annotations say ${it.width}×${it.height}`,
       );
     }
-    this.cache?.set(i, img);
+    if (this.cacheUsed + img.data.length <= this.cacheBudget) {
+      this.cache.set(i, img);
+      this.cacheUsed += img.data.length;
+    }
     return img;
   }
 
