@@ -32,8 +32,9 @@ describe('engine/wasm/copy: row-block copies inside wasm memory', () => {
       const src = base + 4 * 16, dst = base + 4 * (words / 2) + 8;
       const want = Uint32Array.from(u);
       for (let r = 0; r < q.rows; r++) {
+        const d = (dst - base + r * q.dstRow) / 4, s = (src - base + r * q.srcRow) / 4;
         for (let k = 0; k < q.n; k++) {
-          want[(dst - base + r * q.dstRow) / 4 + k] = u[(src - base + r * q.srcRow) / 4 + k * q.step];
+          want[d + k] = u[s + k * q.step];
         }
       }
       const copy = q.step === 1 ? kern.copyRows1 : kern.copyRows2;

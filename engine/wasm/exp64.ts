@@ -1,7 +1,7 @@
 /**
  * @file e^a on two float64 lanes, emitted as WebAssembly SIMD, giving exactly the bits of
- * JavaScript's Math.exp for every a ≤ 0 (±0 included; NaN gives a NaN). Math.exp in V8 is the fdlibm
- * algorithm (e_exp.c) in plain double arithmetic; this is the same sequence of IEEE operations,
+ * JavaScript's Math.exp for every a ≤ 0 (±0 included; NaN gives a NaN). Math.exp in V8 is the
+ * fdlibm algorithm (e_exp.c) in plain double arithmetic; this is the same sequence of IEEE ops,
  * each correctly rounded in wasm as in C, with fdlibm's branches turned into lane selects.
  * The training path's sigmoid and SiLU (logistic.ts) use it, so they stay bit-identical to the
  * Math.exp loops of ops/activation.ts: spec/logistic.spec.ts compares the two over a fixed
@@ -11,7 +11,8 @@
  * fdlibm's method for a ≤ 0 (constants below):
  *   a NaN → NaN;   a < U_TH (≈ −745.13, −∞ included) → +0;   |a| < 2^−28 → 1 + a
  *   k = 0 when |a| ≤ ½ln2 (|a|'s high word ≤ 0x3FD62E42): r = a
- *   otherwise k = −1 when |a| < 1.5·ln2 (high word < 0x3FF0A2B2), else k = trunc(a/ln2 − ½);
+ *   otherwise k = −1 when |a| < 1.5·ln2 (high word < 0x3FF0A2B2), else k = trunc(a/ln2 − ½)
+ *     (the second formula also gives −1 there, so the code uses it throughout);
  *     hi = a − k·LN2_HI (exact), lo = k·LN2_LO, r = hi − lo
  *   c = r − r²·(P1 + r²·(P2 + r²·(P3 + r²·(P4 + r²·P5))))
  *   k = 0: e^a = 1 − ((r·c)/(c − 2) − r);   else y = 1 − ((lo − (r·c)/(2 − c)) − hi), then
@@ -70,7 +71,7 @@ function select(c: Code, a: () => void, b: () => void, mask: () => void): void {
 /** local `out` ← e^a for the f64x2 in local `a` (lanes a ≤ 0, ±0 or NaN); `a` is kept. */
 export function emitExp64(c: Code, a: number, out: number, v: Exp64Temps): void {
   const abs = (): void => { c.get(a).simd(Simd.f64x2Abs); };
-  // big: k ≠ 0 lanes. t = k as a double: −1 below 1.5·ln2, else trunc(a·(1/ln2) − ½).
+  // big: k ≠ 0 lanes. t = k as a double: trunc(a·(1/ln2) − ½).
   abs();
   c.f64x2(K_NONZERO).simd(Simd.f64x2Ge).set(v.big);
   // (f64x2.trunc is C's (double)(int) conversion wherever k fits an int, i.e. on every lane
