@@ -69,10 +69,19 @@ export interface GemmArgsOf<In, Out> {
  * op(B) given implicitly as the im2col matrix of one image x = b[xOffset …] of shape [C, H, W]
  * (definition in engine/wasm/shifted_image.ts): K = C·KH·KW, N = OH·OW; ldb, bOffset and transB
  * are then unused. The fast path reads B's rows as shifted views of a padded copy of x.
+ * With `images` = I > 1, op(B) is I such matrices side by side (N = I·OH·OW): column
+ * i·OH·OW + p reads image i at b[xOffset + i·xImageStride …], and C's column i·OH·OW + p of row
+ * m is stored at c[cOffset + i·cImageStride + m·ldc + p] (GemmArgs.cImageStride): a conv's
+ * [N, O, OH·OW] output for a whole batch in one GEMM. Each C element is the same sum as with
+ * one image per call.
  */
 export interface Im2colB {
   C: number; H: number; W: number; KH: number; KW: number; S: number; P: number;
   OH: number; OW: number; xOffset: number;
+  /** Images side by side (default 1). */
+  images?: number;
+  /** Elements between consecutive images in b (default C·H·W). */
+  xImageStride?: number;
 }
 
 /** Activations the GEMM epilogue can apply. */
@@ -87,6 +96,8 @@ export interface GemmArgs extends GemmArgsOf<Float32Array, Float32Array> {
   act?: GemmAct;
   /** B is the im2col matrix of an image in `b` (see Im2colB). */
   bIm2col?: Im2colB;
+  /** With bIm2col.images > 1: elements between consecutive images' blocks of C. */
+  cImageStride?: number;
 }
 
 /** True when `g` asks for an epilogue. */
@@ -123,6 +134,11 @@ export function gemmNaive<In extends Numeric, Out extends Numeric>(g: GemmArgsOf
 
 /** The plain-TypeScript reference GEMM (the readable oracle and the fallback). */
 export function gemmReference(g: GemmArgs): void {
+  if (g.bIm2col !== undefined && (g.bIm2col.images ?? 1) > 1) {
+    checkIm2col(g, g.bIm2col);
+    for (let i = 0; i < g.bIm2col.images!; i++) gemmReference(oneImage(g, g.bIm2col, i));
+    return;
+  }
   if (g.bIm2col !== undefined) {
     gemmReference(explicitB(g, g.bIm2col));
     return;
@@ -148,6 +164,16 @@ export function gemmReference(g: GemmArgs): void {
   }
 }
 
+/** Image i of a multi-image implicit GEMM, as a one-image GEMM. */
+function oneImage(g: GemmArgs, geom: Im2colB, i: number): GemmArgs {
+  const OHW = geom.OH * geom.OW;
+  const out: GemmArgs = { ...g, N: OHW, cOffset: (g.cOffset ?? 0) + i * (g.cImageStride ?? 0),
+    bIm2col: { ...geom, images: 1,
+      xOffset: geom.xOffset + i * (geom.xImageStride ?? geom.C * geom.H * geom.W) } };
+  delete out.cImageStride;
+  return out;
+}
+
 /** `g` with its implicit im2col B written out as a K×N matrix. */
 function explicitB(g: GemmArgs, geom: Im2colB): GemmArgs {
   checkIm2col(g, geom);
@@ -161,8 +187,11 @@ function explicitB(g: GemmArgs, geom: Im2colB): GemmArgs {
 }
 
 function checkIm2col(g: GemmArgs, geom: Im2colB): void {
-  if (g.K !== geom.C * geom.KH * geom.KW || g.N !== geom.OH * geom.OW || g.transB) {
-    throw new Error('gemm: bIm2col needs K = C·KH·KW, N = OH·OW and no transB');
+  const I = geom.images ?? 1;
+  if (g.K !== geom.C * geom.KH * geom.KW || g.N !== I * geom.OH * geom.OW || g.transB ||
+    !Number.isInteger(I) || I < 1 || (I > 1 && g.cImageStride === undefined)) {
+    throw new Error('gemm: bIm2col needs K = C·KH·KW, N = images·OH·OW, no transB, and ' +
+      'cImageStride when images > 1');
   }
 }
 
@@ -176,7 +205,7 @@ function checkEpilogue(g: GemmArgs): void {
 }
 
 /** Problems below this many multiply-adds use the reference loop (set-up costs dominate). */
-const TINY_MACS = 4096;
+export const TINY_MACS = 4096;
 /** Problems from this many multiply-adds are split over the thread pool. */
 const PARALLEL_MACS = 1 << 20;
 
@@ -215,7 +244,7 @@ export function gemm(g: GemmArgs): void {
   let free = regionsInUse() * REGION_BYTES;
   let img: ShiftedImage | undefined;
   if (g.bIm2col !== undefined) {
-    img = shiftedImageLayout(g.bIm2col, free);
+    img = shiftedImageLayout(g.bIm2col, free, g.cImageStride ?? 0);
     free += img.bytes;
     ensureMemoryBytes(free);
     writeShiftedImage(mainThreadKernels(), g.b, g.bIm2col, img);

@@ -19,7 +19,7 @@
  */
 import { record } from '../engine/autograd.js';
 import { ShapeError } from '../engine/errors.js';
-import { fastGemmAvailable, gemm, type GemmArgs } from '../engine/gemm.js';
+import { fastGemmAvailable, gemm, TINY_MACS, type GemmArgs } from '../engine/gemm.js';
 import { allocF32 } from '../engine/memory.js';
 import { Tensor } from '../engine/tensor.js';
 import { col2im, im2col, outSize, type ConvGeometry } from './im2col.js';
@@ -83,35 +83,77 @@ function isPointwise(d: Conv2dDims): boolean {
   return d.KH === 1 && d.KW === 1 && d.S === 1 && d.P === 0;
 }
 
+/**
+ * Bytes of wasm memory one image may take in a batched implicit GEMM (its padded, phase-split
+ * copy plus the staged x): batches are cut so the copy stays under IMPLICIT_BATCH_BYTES.
+ */
+const IMPLICIT_BATCH_BYTES = 128 << 20;
+
+/**
+ * True when a conv's images go through the fast GEMM in batches. Not when one image's GEMM is
+ * below TINY_MACS: gemm runs that on the float64 reference loop, and a batch would cross the
+ * threshold onto the float32 kernel and change the bits.
+ */
+export function batchesImages(d: Conv2dDims): boolean {
+  const Kc = (d.C / d.G) * d.KH * d.KW;
+  return fastGemmAvailable() && (d.O / d.G) * d.OH * d.OW * Kc >= TINY_MACS;
+}
+
+/** How many images one implicit GEMM takes (at least 1). */
+export function imagesPerGemm(d: Conv2dDims): number {
+  const Cg = d.C / d.G;
+  const Hq = Math.ceil((d.H + 2 * d.P) / d.S), Wq = Math.ceil((d.W + 2 * d.P) / d.S);
+  const perImage = 4 * (d.S * d.S * Cg * Hq * Wq + Cg * d.H * d.W);
+  return Math.max(1, Math.min(d.N, Math.floor(IMPLICIT_BATCH_BYTES / perImage)));
+}
+
 /** y = conv(x, w) + b. Overwrites y. */
 export function conv2dForward(x: F32, w: F32, b: F32 | null, y: F32, d: Conv2dDims): void {
   const { N, C, H, W, O, G } = d;
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
   const geom = groupGeometry(d);
   const direct = isPointwise(d);
-  // The fast GEMM gathers col's blocks straight from x (GemmArgs.bIm2col, the same bits as the
-  // written-out matrix, with or without a bias to accumulate onto: spec/conv_fused); the
-  // reference path writes col out once per image and group.
-  const implicit = !direct && fastGemmAvailable();
-  const col = direct || implicit ? null : scratchF32(0, Kc * OHW);
+  // Start each output row at its bias so the GEMM's sum includes it (one rounding).
+  const fillBias = (n: number, g: number): void => {
+    if (b === null) return;
+    const yOff = (n * O + g * Og) * OHW;
+    for (let o = 0; o < Og; o++) y.fill(b[g * Og + o], yOff + o * OHW, yOff + (o + 1) * OHW);
+  };
+  if (batchesImages(d)) {
+    // The fast GEMM gathers col's blocks straight from x (GemmArgs.bIm2col), for a batch of
+    // images at once: the same bits as the written-out matrix, one image at a time, with or
+    // without a bias to accumulate onto (spec/conv_fused, spec/ops_conv).
+    const per = imagesPerGemm(d);
+    for (let g = 0; g < G; g++) {
+      for (let n0 = 0; n0 < N; n0 += per) {
+        const I = Math.min(per, N - n0);
+        for (let n = n0; n < n0 + I; n++) fillBias(n, g);
+        gemm({
+          M: Og, N: I * OHW, K: Kc,
+          a: w, aOffset: g * Og * Kc, lda: Kc,
+          b: x, ldb: OHW,
+          c: y, cOffset: (n0 * O + g * Og) * OHW, ldc: OHW, cImageStride: O * OHW,
+          accumulate: b !== null,
+          bIm2col: { ...geom, xOffset: (n0 * C + g * Cg) * H * W, images: I,
+            xImageStride: C * H * W },
+        });
+      }
+    }
+    return;
+  }
+  const col = direct ? null : scratchF32(0, Kc * OHW);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
-      const yOff = (n * O + g * Og) * OHW;
-      // Start each output row at its bias so the GEMM's float64 sum includes it (one rounding).
-      if (b !== null) {
-        for (let o = 0; o < Og; o++) y.fill(b[g * Og + o], yOff + o * OHW, yOff + (o + 1) * OHW);
-      }
+      fillBias(n, g);
       if (col !== null) im2col(x, xOff, geom, col);
-      const args: GemmArgs = {
+      gemm({
         M: Og, N: OHW, K: Kc,
         a: w, aOffset: g * Og * Kc, lda: Kc,
         b: col ?? x, bOffset: col ? 0 : xOff, ldb: OHW,
-        c: y, cOffset: yOff, ldc: OHW,
+        c: y, cOffset: (n * O + g * Og) * OHW, ldc: OHW,
         accumulate: b !== null,
-      };
-      if (implicit) args.bIm2col = { ...geom, xOffset: xOff };
-      gemm(args);
+      });
     }
   }
 }

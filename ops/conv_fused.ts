@@ -8,10 +8,10 @@
  * Shape legend:
  *   x [N, C, H, W]    w [O, C/G, KH, KW]    scale, shift [O]    y [N, O, OH, OW]
  *   G groups; Cg = C/G, Og = O/G, Kc = Cg·KH·KW, OHW = OH·OW
- * Per image n and group g:
- *   y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col (Kc×OHW)) + shift_g)
- * where col = im2col(x[n, g]) is never written out: the GEMM packs its rows from shifted views
- * of a padded copy of x in wasm memory (GemmArgs.bIm2col, engine/wasm/shifted_image.ts).
+ * Per group g, for a batch of images at once (GemmArgs.bIm2col.images):
+ *   y[n, g] (Og×OHW) = act(scale_g ⊙ (W_g (Og×Kc) · col_n (Kc×OHW)) + shift_g)
+ * where col_n = im2col(x[n, g]) is never written out: the GEMM packs its rows from shifted views
+ * of a padded copy of the images in wasm memory (engine/wasm/shifted_image.ts).
  *
  * Forward only: nothing is recorded on the autograd tape and only a passive op listener (the
  * profiler) is told, as 'conv_fused', so callers use it only when no gradient and no graph
@@ -22,7 +22,9 @@ import { notifyOp } from '../engine/autograd.js';
 import { gemm, type GemmAct, type GemmArgs } from '../engine/gemm.js';
 import { allocF32Overwritten } from '../engine/memory.js';
 import { Tensor, sizeOf } from '../engine/tensor.js';
-import { conv2dDims, type Conv2dDims, type Conv2dOptions } from './conv.js';
+import {
+  batchesImages, conv2dDims, imagesPerGemm, type Conv2dDims, type Conv2dOptions,
+} from './conv.js';
 
 type F32 = Float32Array;
 
@@ -31,22 +33,24 @@ export function conv2dAffineActForward(x: F32, w: F32, scale: F32, shift: F32,
   act: GemmAct | null, y: F32, d: Conv2dDims): void {
   const { N, C, H, W, O, G } = d;
   const Cg = C / G, Og = O / G, Kc = Cg * d.KH * d.KW, OHW = d.OH * d.OW;
-  for (let n = 0; n < N; n++) {
-    for (let g = 0; g < G; g++) {
-      const xOff = (n * C + g * Cg) * H * W;
+  // One image per GEMM when an image's GEMM is tiny (the reference loop's bits; conv.ts).
+  const per = batchesImages(d) ? imagesPerGemm(d) : 1;
+  for (let g = 0; g < G; g++) {
+    for (let n0 = 0; n0 < N; n0 += per) {
+      const I = Math.min(per, N - n0);
       const args: GemmArgs = {
-        M: Og, N: OHW, K: Kc,
+        M: Og, N: I * OHW, K: Kc,
         a: w, aOffset: g * Og * Kc, lda: Kc,
-        b: x, bOffset: xOff, ldb: OHW,
-        c: y, cOffset: (n * O + g * Og) * OHW, ldc: OHW,
+        b: x, ldb: OHW,
+        c: y, cOffset: (n0 * O + g * Og) * OHW, ldc: OHW, cImageStride: O * OHW,
         scale: scale.subarray(g * Og, (g + 1) * Og),
         bias: shift.subarray(g * Og, (g + 1) * Og),
+        // Every conv, 1×1 included, and a batch of images at once: the fast path packs B
+        // straight from one copy of the images in wasm memory (engine/wasm/shifted_image.ts).
+        bIm2col: { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW,
+          xOffset: (n0 * C + g * Cg) * H * W, images: I, xImageStride: C * H * W },
       };
       if (act !== null) args.act = act;
-      // Every conv, 1×1 included: the fast path then packs B straight from one copy of x in
-      // wasm memory (engine/wasm/shifted_image.ts) rather than staging it block by block.
-      args.bIm2col = { C: Cg, H, W, KH: d.KH, KW: d.KW, S: d.S, P: d.P, OH: d.OH, OW: d.OW,
-        xOffset: xOff };
       gemm(args);
     }
   }

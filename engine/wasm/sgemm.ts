@@ -218,20 +218,22 @@ export function sgemmJob(g: GemmArgs, plan: JobPlan, aShared: number, job: numbe
 }
 
 /**
- * The kept columns of a C block over padded-width columns n' ∈ [n0, n0+nc): n' = oh·Wq + ow is
- * column oh·OW + ow of C when ow < OW, dropped otherwise. As (block column, C column, length)
- * triples, one per output row met, in increasing order; their C columns are contiguous. One
- * triple when no column is padding (Wq = OW: 1-wide, stride-1 kernels).
+ * The kept columns of a C block over padded-width columns n' ∈ [n0, n0+nc): n' = i·Hq·Wq +
+ * oh·Wq + ow is column oh·OW + ow of image i's block of C (at i·cImageStride) when oh < OH and
+ * ow < OW, dropped otherwise. As (block column, C offset, length) triples, one per output row
+ * met, in increasing order; within one image their C offsets are contiguous. One triple when no
+ * column is padding (one image, Wq = OW: 1-wide, stride-1 kernels).
  */
 function keptSegments(n0: number, nc: number, img: ShiftedImage): number[] {
-  const { Wq, OW } = img;
-  if (Wq === OW) return [0, n0, nc];
+  const { Hq, Wq, OH, OW, images } = img;
+  if (Wq === OW && images === 1) return [0, n0, nc];
   const seg: number[] = [];
   for (let n = n0; n < n0 + nc;) {
-    const oh = Math.floor(n / Wq), ow = n - oh * Wq;
-    const end = Math.min(n0 + nc, (oh + 1) * Wq); // this output row's part of the block
+    const i = Math.floor(n / (Hq * Wq)), q = n - i * Hq * Wq;
+    const oh = Math.floor(q / Wq), ow = q - oh * Wq;
+    const end = Math.min(n0 + nc, i * Hq * Wq + (oh + 1) * Wq); // this row's part of the block
     const len = Math.min(OW, ow + end - n) - ow;
-    if (len > 0) seg.push(n - n0, oh * OW + ow, len);
+    if (len > 0 && oh < OH) seg.push(n - n0, i * img.cImageStride + oh * OW + ow, len);
     n = end;
   }
   return seg;
@@ -249,28 +251,33 @@ function copyShiftedIn(f: Float32Array, cw: number, ldw: number, c: Float32Array
 }
 
 /**
- * Copy the block's kept columns out to C. With several segments they are first gathered, in
- * wasm, into rows of the staging area (copy_rows_1 per segment over all rows), so each row of
- * C then takes one contiguous copy instead of one per output row.
+ * Copy the block's kept columns out to C. Segments whose C offsets follow on from each other
+ * (one image's part of the block) are first gathered, in wasm, into rows of the staging area
+ * (copy_rows_1 per segment over all rows), so each row of C then takes one contiguous copy per
+ * image instead of one per output row.
  */
 function copyShiftedOut(kern: Kernels, f: Float32Array, reg: Region, ldw: number,
   c: Float32Array, c0: number, ldc: number, mc: number, n0: number, nc: number,
   img: ShiftedImage): void {
   const seg = keptSegments(n0, nc, img);
-  if (seg.length === 0) return;
-  const first = seg[1];
-  let kept = 0;
-  for (let i = 2; i < seg.length; i += 3) kept += seg[i];
-  let src = reg.c / 4, ld = ldw;
-  if (seg.length > 3) {
-    for (let i = 0; i < seg.length; i += 3) {
-      kern.copyRows1(reg.c + 4 * seg[i], 4 * ldw, reg.s + 4 * (seg[i + 1] - first), 4 * kept,
-        mc, seg[i + 2]);
+  for (let g0 = 0; g0 < seg.length;) {
+    // The run of segments [g0, g1) with contiguous C offsets.
+    let g1 = g0 + 3, kept = seg[g0 + 2];
+    while (g1 < seg.length && seg[g1 + 1] === seg[g1 - 2] + seg[g1 - 1]) {
+      kept += seg[g1 + 2];
+      g1 += 3;
     }
-    src = reg.s / 4;
-    ld = kept;
-  } else {
-    src += seg[0];
+    const first = seg[g0 + 1];
+    let src = reg.c / 4 + seg[g0], ld = ldw;
+    if (g1 - g0 > 3) {
+      for (let i = g0; i < g1; i += 3) {
+        kern.copyRows1(reg.c + 4 * seg[i], 4 * ldw, reg.s + 4 * (seg[i + 1] - first), 4 * kept,
+          mc, seg[i + 2]);
+      }
+      src = reg.s / 4;
+      ld = kept;
+    }
+    for (let r = 0; r < mc; r++) copyRow(c, c0 + r * ldc + first, f, src + r * ld, kept);
+    g0 = g1;
   }
-  for (let r = 0; r < mc; r++) copyRow(c, c0 + r * ldc + first, f, src + r * ld, kept);
 }
