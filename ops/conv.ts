@@ -99,12 +99,16 @@ export function batchesImages(d: Conv2dDims): boolean {
   return fastGemmAvailable() && (d.O / d.G) * d.OH * d.OW * Kc >= TINY_MACS;
 }
 
-/** How many images one implicit GEMM takes (at least 1). */
+/** How many images one implicit GEMM over the conv's input x takes (at least 1). */
 export function imagesPerGemm(d: Conv2dDims): number {
-  const Cg = d.C / d.G;
-  const Hq = Math.ceil((d.H + 2 * d.P) / d.S), Wq = Math.ceil((d.W + 2 * d.P) / d.S);
-  const perImage = 4 * (d.S * d.S * Cg * Hq * Wq + Cg * d.H * d.W);
-  return Math.max(1, Math.min(d.N, Math.floor(IMPLICIT_BATCH_BYTES / perImage)));
+  return imagesPerBatch(d.N, d.C / d.G, d.H, d.W, d.S, d.P);
+}
+
+/** Images of C×H×W (stride S, padding P) per implicit GEMM, within IMPLICIT_BATCH_BYTES. */
+function imagesPerBatch(N: number, C: number, H: number, W: number, S: number, P: number): number {
+  const Hq = Math.ceil((H + 2 * P) / S), Wq = Math.ceil((W + 2 * P) / S);
+  const perImage = 4 * (S * S * C * Hq * Wq + C * H * W);
+  return Math.max(1, Math.min(N, Math.floor(IMPLICIT_BATCH_BYTES / perImage)));
 }
 
 /** y = conv(x, w) + b. Overwrites y. */
@@ -170,6 +174,27 @@ export function conv2dBackward(
   const dcol = direct || gx === null ? null : scratchF32(1, Kc * OHW);
   const gwPart = gw === null ? null : scratchF32(2, Og * Kc);
   const gwAcc = gw === null ? null : accScratchF64(gw.length);
+  // A 1×1 conv's dX = Wᵀ·dY needs no col2im: for a batch of images at once, with dY's images
+  // side by side as the implicit B (the im2col of a 1×1 conv is the image itself). The same
+  // bits per image; not when one image's GEMM is tiny (see batchesImages).
+  const batchDx = gx !== null && direct && fastGemmAvailable() && Kc * OHW * Og >= TINY_MACS;
+  if (batchDx && gx !== null) {
+    const per = imagesPerBatch(N, Og, d.OH, d.OW, 1, 0);
+    for (let g = 0; g < G; g++) {
+      for (let n0 = 0; n0 < N; n0 += per) {
+        const I = Math.min(per, N - n0);
+        gemm({
+          M: Kc, N: I * OHW, K: Og,
+          a: w, aOffset: g * Og * Kc, lda: Kc, transA: true,
+          b: gy, ldb: OHW,
+          c: gx, cOffset: (n0 * C + g * Cg) * H * W, ldc: OHW, cImageStride: C * H * W,
+          accumulate: true,
+          bIm2col: { C: Og, H: d.OH, W: d.OW, KH: 1, KW: 1, S: 1, P: 0, OH: d.OH, OW: d.OW,
+            xOffset: (n0 * O + g * Og) * OHW, images: I, xImageStride: O * OHW },
+        });
+      }
+    }
+  }
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xOff = (n * C + g * Cg) * H * W;
@@ -185,7 +210,7 @@ export function conv2dBackward(
         const acc = { src: gwPart, dst: gwAcc, dstOffset: g * Og * Kc };
         parallelRange('convAddToF64', acc, Og * Kc, 2);
       }
-      if (gx !== null) {
+      if (gx !== null && !batchDx) {
         gemm({
           M: Kc, N: OHW, K: Og,
           a: w, aOffset: g * Og * Kc, lda: Kc, transA: true,

@@ -1,6 +1,7 @@
 /**
- * Batched convolutions: conv2d's forward and the fused eval conv run a whole batch of images as
- * one implicit-im2col GEMM (GemmArgs.bIm2col.images). Oracle: the same op on each image alone.
+ * Batched convolutions: conv2d's forward, the fused eval conv and a 1×1 conv's input gradient
+ * run a whole batch of images as one implicit-im2col GEMM (GemmArgs.bIm2col.images). Oracle:
+ * the same op on each image alone.
  * Exact: an output element must not depend on which other images share its GEMM, so every
  * value must have the same bits as the one-image call (on 1 and 2 threads), including convs so
  * small that gemm runs them on its float64 reference loop (where batching must not switch an
@@ -10,7 +11,7 @@ import { expect } from 'chai';
 import { allocF32 } from '../engine/memory.js';
 import { Rng } from '../engine/rng.js';
 import { setThreads } from '../engine/threads/pool.js';
-import { conv2dDims, conv2dForward, type Conv2dDims } from '../ops/conv.js';
+import { conv2dBackward, conv2dDims, conv2dForward, type Conv2dDims } from '../ops/conv.js';
 import { conv2dAffineActForward } from '../ops/conv_fused.js';
 
 interface Case { N: number; C: number; H: number; W: number; O: number; K: number; S: number;
@@ -63,6 +64,31 @@ describe('batched conv GEMMs: each image gets the bits of a one-image call', () 
       for (const threads of [1, 2]) {
         setThreads(threads);
         const [batch, singles] = batchAndSingles(q, (x, y, d) => conv2dForward(x, w, b, y, d));
+        expect(sameBits(batch, singles), `${threads} thread(s)`).to.equal(true);
+      }
+    });
+    it(`conv2dBackward's input gradient (accumulated) ${name}`, () => {
+      const rng = new Rng(9);
+      const w = rng.fillUniform(allocF32(q.O * (q.C / q.G) * q.K * q.K), -0.5, 0.5);
+      const d = conv2dDims([q.N, q.C, q.H, q.W], [q.O, q.C / q.G, q.K, q.K], null,
+        { stride: q.S, padding: q.P, groups: q.G });
+      const outImage = q.O * d.OH * d.OW, inImage = q.C * q.H * q.W;
+      const x = rng.fillUniform(allocF32(q.N * inImage), -1, 1);
+      const gy = rng.fillUniform(allocF32(q.N * outImage), -1, 1);
+      const gx0 = rng.fillUniform(allocF32(q.N * inImage), -1, 1);
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        const batch = allocF32(gx0.length);
+        batch.set(gx0);
+        conv2dBackward(x, w, gy, batch, null, null, d);
+        const singles = allocF32(gx0.length);
+        for (let n = 0; n < q.N; n++) {
+          const g1 = allocF32(inImage);
+          g1.set(gx0.subarray(n * inImage, (n + 1) * inImage));
+          conv2dBackward(x.subarray(n * inImage, (n + 1) * inImage), w,
+            gy.subarray(n * outImage, (n + 1) * outImage), g1, null, null, { ...d, N: 1 });
+          singles.set(g1, n * inImage);
+        }
         expect(sameBits(batch, singles), `${threads} thread(s)`).to.equal(true);
       }
     });
