@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
+import { pooledF32Bytes } from '../engine/memory.js';
 import { Tensor } from '../engine/tensor.js';
 import { ModelEma } from '../models/optim/ema.js';
 import { BASIC_LR_PER_IMG, yoloxWarmCosLr } from '../models/optim/lr_schedule.js';
@@ -54,6 +55,20 @@ describe('models/optim Sgd (torch.optim.SGD rule)', () => {
     expect(opt.momentumBuffer(q)).to.equal(undefined);
     opt.zeroGrad();
     expect(p.grad).to.equal(null);
+  });
+
+  it('zeroGrad hands the old gradient arrays back to the allocator for the next backward', () => {
+    const p = Tensor.from([1, 2, 3], [3], true);
+    const opt = new Sgd([group(p)]);
+    const g = p.gradBuffer();
+    const before = pooledF32Bytes();
+    opt.zeroGrad();
+    expect(pooledF32Bytes() - before).to.equal(g.byteLength);
+    // The next gradient of that size reuses the buffer, zero-filled like a fresh one.
+    g.fill(5);
+    const again = p.gradBuffer();
+    expect(again.buffer).to.equal(g.buffer);
+    expect(Array.from(again)).to.deep.equal([0, 0, 0]);
   });
 });
 

@@ -11,6 +11,7 @@
  * Each update is computed in float64 from the float32 values and rounded once to float32.
  */
 import { UserError } from '../../engine/errors.js';
+import { releaseF32 } from '../../engine/memory.js';
 import type { Tensor } from '../../engine/tensor.js';
 
 export interface ParamGroup {
@@ -46,9 +47,18 @@ export class Sgd {
     for (const g of this.groups) g.lr = lr;
   }
 
-  /** Clears every parameter's gradient (torch's zero_grad(set_to_none=True)). */
+  /**
+   * Clears every parameter's gradient (torch's zero_grad(set_to_none=True)). The old gradient
+   * arrays go back to the allocator (engine/memory.ts) for the next backward to reuse, so a
+   * caller must not keep references to them past this call.
+   */
   zeroGrad(): void {
-    for (const g of this.groups) for (const p of g.params) p.grad = null;
+    for (const g of this.groups) {
+      for (const p of g.params) {
+        if (p.grad !== null) releaseF32(p.grad);
+        p.grad = null;
+      }
+    }
   }
 
   /** One update of every parameter that has a gradient. */
