@@ -176,8 +176,8 @@ export function conv2dBackward(
   const gwAcc = gw === null ? null : accScratchF64(gw.length);
   // A 1×1 conv's dX = Wᵀ·dY needs no col2im: for a batch of images at once, with dY's images
   // side by side as the implicit B (the im2col of a 1×1 conv is the image itself). The same
-  // bits per image; not when one image's GEMM is tiny (see batchesImages).
-  const batchDx = gx !== null && direct && fastGemmAvailable() && Kc * OHW * Og >= TINY_MACS;
+  // bits per image; not when one image's GEMM is tiny (batchesImages: the same M·N·K).
+  const batchDx = gx !== null && direct && batchesImages(d);
   if (batchDx && gx !== null) {
     const per = imagesPerBatch(N, Og, d.OH, d.OW, 1, 0);
     for (let g = 0; g < G; g++) {

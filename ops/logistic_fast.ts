@@ -6,7 +6,7 @@
  * gy, gx) is copied in, the kernel runs, and the chunk of y (or gx) is copied back.
  *
  * Why: Math.exp costs ~12 ns per call from JavaScript, and the training step evaluates σ for
- * every activation twice (SiLU forward and backward); the wasm kernel does two elements per
+ * every activation twice (SiLU forward and backward); the wasm kernel does four elements per
  * step without a call.
  */
 import {
